@@ -1,0 +1,63 @@
+# Entry points for people and CI. Each target installs missing Debian packages first, so both
+# commands in the README work on a fresh Debian 12 machine.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CONFIG ?=
+FUZZ_SECONDS ?= 30
+PYTEST ?= /usr/bin/python3 -m pytest
+
+.PHONY: all deps test-deps build build-asan build-fuzz run test unit-test integration-test fuzz bench format clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+test-deps:
+	@bash scripts/deps.sh --test
+
+$(BUILD)/release/build.ninja:
+	cmake -S . -B $(BUILD)/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/release/build.ninja
+	cmake --build $(BUILD)/release -j $(JOBS) --target mailroom
+
+build-tests: deps $(BUILD)/release/build.ninja
+	cmake --build $(BUILD)/release -j $(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(BUILD)/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMAILROOM_SANITIZE=ON
+	cmake --build $(BUILD)/asan -j $(JOBS) --target mailroom_tests mailroom
+
+build-fuzz: deps
+	CXX=clang++ cmake -S . -B $(BUILD)/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILROOM_FUZZ=ON -DMAILROOM_TESTS=OFF
+	cmake --build $(BUILD)/fuzz -j $(JOBS)
+
+# Starts the server on its embedded defaults (or CONFIG=file.toml).
+run: build
+	./$(BUILD)/release/mailroom serve $(if $(CONFIG),--config $(CONFIG),)
+
+# Every test: unit tests under ASan+UBSan, integration tests over real TCP against the release
+# binary, and each fuzz target for FUZZ_SECONDS.
+test: test-deps build-asan build-tests build-fuzz
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/asan/mailroom_tests --gtest_brief=1
+	MAILROOM_BIN=$(CURDIR)/$(BUILD)/release/mailroom $(PYTEST) -q -p no:cacheprovider tests/integration
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh $(BUILD)/fuzz
+
+unit-test: build-asan
+	./$(BUILD)/asan/mailroom_tests --gtest_brief=1
+
+integration-test: test-deps build
+	MAILROOM_BIN=$(CURDIR)/$(BUILD)/release/mailroom $(PYTEST) -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+fuzz: build-fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh $(BUILD)/fuzz
+
+bench: test-deps build
+	/usr/bin/python3 bench/run.py --mailroom $(CURDIR)/$(BUILD)/release/mailroom
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages mailroom needs to build, test and benchmark.
+# Idempotent: only missing packages are fetched, so `make run`/`make test` can call it every time.
+set -euo pipefail
+
+BUILD_PKGS=(build-essential cmake pkg-config ninja-build
+  libasio-dev libssl-dev libc-ares-dev libfmt-dev libspdlog-dev libcli11-dev
+  libtomlplusplus-dev libsqlite3-dev libsodium-dev libpq-dev
+  libgtest-dev libgmock-dev googletest clang libclang-rt-14-dev openssl)
+TEST_PKGS=(python3 python3-pytest swaks curl postfix dnsmasq-base dovecot-imapd
+  postgresql sqlite3 procps iproute2)
+
+want=("${BUILD_PKGS[@]}")
+if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how to configure itself; we only want its binaries (smtp-source, smtp-sink, and a
+# private instance the tests configure themselves), so tell it to write no system config.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's packages start services where they can; the tests start their own private instances.
+for svc in postfix dovecot postgresql; do
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done

@@ -1,0 +1,434 @@
+// Loading and validating the TOML configuration; see config.hpp for the contract.
+#include "config/config.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "util/cidr.hpp"
+
+namespace mailroom::config {
+namespace {
+
+// Reads typed keys from one TOML table and remembers which keys were seen, so that an unknown
+// key (usually a typo) is reported instead of silently ignored.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string path) : table_(table), path_(std::move(path)) {}
+
+  std::string key_path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+  }
+
+  [[noreturn]] void fail(std::string_view key, std::string_view why) const {
+    throw ConfigError(fmt::format("{}: {}", key_path(key), why));
+  }
+
+  void read(std::string_view key, std::string& out) {
+    if (auto* node = find(key)) {
+      auto v = node->value<std::string>();
+      if (!v) fail(key, "must be a string");
+      out = *v;
+    }
+  }
+
+  void read(std::string_view key, bool& out) {
+    if (auto* node = find(key)) {
+      auto v = node->value<bool>();
+      if (!v || !node->is_boolean()) fail(key, "must be true or false");
+      out = *v;
+    }
+  }
+
+  template <typename Int>
+  void read_uint(std::string_view key, Int& out, std::uint64_t min, std::uint64_t max) {
+    if (auto* node = find(key)) {
+      if (!node->is_integer()) fail(key, "must be an integer");
+      auto v = node->value<std::int64_t>().value();
+      if (v < 0 || static_cast<std::uint64_t>(v) < min || static_cast<std::uint64_t>(v) > max)
+        fail(key, fmt::format("must be between {} and {}", min, max));
+      out = static_cast<Int>(v);
+    }
+  }
+
+  void read(std::string_view key, std::vector<std::string>& out) {
+    if (auto* node = find(key)) {
+      auto* arr = node->as_array();
+      if (!arr) fail(key, "must be an array of strings");
+      out.clear();
+      for (auto& el : *arr) {
+        auto v = el.value<std::string>();
+        if (!v || !el.is_string()) fail(key, "must be an array of strings");
+        out.push_back(*v);
+      }
+    }
+  }
+
+  template <typename Enum>
+  void read_enum(std::string_view key, Enum& out,
+                 std::initializer_list<std::pair<const char*, Enum>> choices) {
+    std::string text;
+    if (!find(key)) return;
+    read(key, text);
+    std::string names;
+    for (auto& [name, value] : choices) {
+      if (text == name) {
+        out = value;
+        return;
+      }
+      names += names.empty() ? fmt::format("\"{}\"", name) : fmt::format(" | \"{}\"", name);
+    }
+    fail(key, fmt::format("must be one of {} (got \"{}\")", names, text));
+  }
+
+  // Called once all known keys were read.
+  void reject_unknown_keys() const {
+    for (auto& [k, v] : table_) {
+      if (!seen_.count(std::string(k.str()))) fail(k.str(), "unknown key");
+    }
+  }
+
+ private:
+  const toml::node* find(std::string_view key) {
+    seen_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  const toml::table& table_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+void check_address(const std::string& key, const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
+    throw ConfigError(fmt::format("{}: must be host:port (got \"{}\")", key, address));
+  auto port_text = address.substr(colon + 1);
+  if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5 ||
+      std::stoul(port_text) > 65535)
+    throw ConfigError(fmt::format("{}: invalid port in \"{}\"", key, address));
+}
+
+void check_ranges(const std::string& key, const std::vector<std::string>& ranges) {
+  for (auto& r : ranges) {
+    if (!util::Cidr::parse(r)) throw ConfigError(fmt::format("{}: invalid address range \"{}\"", key, r));
+  }
+}
+
+void check_domain(const std::string& key, const std::string& domain) {
+  bool ok = !domain.empty() && domain.size() <= 253 && domain.front() != '.' &&
+            domain.back() != '.' && domain.find("..") == std::string::npos;
+  for (char c : domain) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.');
+  }
+  if (!ok) throw ConfigError(fmt::format("{}: invalid domain \"{}\"", key, domain));
+}
+
+ListenerConfig read_listener(const toml::table& t, const std::string& path) {
+  ListenerConfig l;
+  TableReader r(t, path);
+  r.read("name", l.name);
+  r.read("address", l.address);
+  r.read("remote_ranges", l.remote_ranges);
+  r.read_enum("tls", l.tls,
+              {{"none", TlsMode::None}, {"starttls", TlsMode::StartTls},
+               {"implicit", TlsMode::Implicit}});
+  r.read_enum("auth", l.auth,
+              {{"none", AuthMode::None}, {"optional", AuthMode::Optional},
+               {"required", AuthMode::Required}});
+  r.read_enum("relay", l.relay,
+              {{"none", RelayMode::None}, {"authenticated", RelayMode::Authenticated},
+               {"ranges", RelayMode::Ranges}});
+  r.read("relay_ranges", l.relay_ranges);
+  r.read("allow_plaintext_auth", l.allow_plaintext_auth);
+  r.read_uint("max_message_size", l.max_message_size, 1024, 1ull << 40);
+  r.read_uint("max_recipients", l.max_recipients, 1, 100000);
+  r.read_uint("max_connections", l.max_connections, 1, 1000000);
+  r.read_uint("max_connections_per_client", l.max_connections_per_client, 1, 1000000);
+  r.reject_unknown_keys();
+  if (l.name.empty()) r.fail("name", "must not be empty");
+  check_address(r.key_path("address"), l.address);
+  check_ranges(r.key_path("remote_ranges"), l.remote_ranges);
+  check_ranges(r.key_path("relay_ranges"), l.relay_ranges);
+  if (l.relay == RelayMode::Ranges && l.relay_ranges.empty())
+    r.fail("relay_ranges", "must list at least one range when relay = \"ranges\"");
+  if (l.relay == RelayMode::Authenticated && l.auth == AuthMode::None)
+    r.fail("relay", "\"authenticated\" needs auth = \"optional\" or \"required\"");
+  return l;
+}
+
+}  // namespace
+
+const char* to_string(TlsMode m) {
+  switch (m) {
+    case TlsMode::None: return "none";
+    case TlsMode::StartTls: return "starttls";
+    case TlsMode::Implicit: return "implicit";
+  }
+  return "?";
+}
+const char* to_string(AuthMode m) {
+  switch (m) {
+    case AuthMode::None: return "none";
+    case AuthMode::Optional: return "optional";
+    case AuthMode::Required: return "required";
+  }
+  return "?";
+}
+const char* to_string(RelayMode m) {
+  switch (m) {
+    case RelayMode::None: return "none";
+    case RelayMode::Authenticated: return "authenticated";
+    case RelayMode::Ranges: return "ranges";
+  }
+  return "?";
+}
+
+std::string Config::queue_dir() const { return server.data_dir + "/queue"; }
+std::string Config::mailbox_root() const { return server.data_dir + "/mailboxes"; }
+std::string Config::directory_db_path() const {
+  if (directory.backend == "sqlite" && !directory.url.empty()) return directory.url;
+  return server.data_dir + "/directory.db";
+}
+
+std::string system_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+Config default_config() {
+  Config c;
+  c.server.hostname = system_hostname();
+  ListenerConfig inbound;
+  inbound.name = "inbound";
+  inbound.address = "127.0.0.1:2525";
+  inbound.auth = AuthMode::Optional;
+  inbound.relay = RelayMode::None;
+  ListenerConfig submission;
+  submission.name = "submission";
+  submission.address = "127.0.0.1:2587";
+  submission.auth = AuthMode::Required;
+  submission.relay = RelayMode::Authenticated;
+  c.listeners = {inbound, submission};
+  return c;
+}
+
+Config parse_config(const std::string& toml_text, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    auto& where = e.source().begin;
+    throw ConfigError(fmt::format("{}:{}:{}: {}", source_name, where.line, where.column,
+                                  e.description()));
+  }
+  Config c = default_config();
+  // Known top-level tables.
+  static const std::set<std::string> known = {"server", "listener", "limits", "tls",
+                                               "queue",  "directory", "dns"};
+  for (auto& [k, v] : root) {
+    if (!known.count(std::string(k.str()))) throw ConfigError(fmt::format("{}: unknown key", k.str()));
+  }
+  auto table = [&](const char* name) -> const toml::table* {
+    const toml::node* n = root.get(name);
+    if (!n) return nullptr;
+    if (!n->is_table()) throw ConfigError(fmt::format("{}: must be a table", name));
+    return n->as_table();
+  };
+
+  if (auto* t = table("server")) {
+    TableReader r(*t, "server");
+    r.read("hostname", c.server.hostname);
+    r.read("data_dir", c.server.data_dir);
+    r.read("banner", c.server.banner);
+    r.read("local_domains", c.server.local_domains);
+    r.read("user", c.server.user);
+    r.read("log_level", c.server.log_level);
+    r.reject_unknown_keys();
+    if (c.server.data_dir.empty()) r.fail("data_dir", "must not be empty");
+    check_domain("server.hostname", c.server.hostname);
+    for (auto& d : c.server.local_domains) check_domain("server.local_domains", d);
+    static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+    if (!levels.count(c.server.log_level))
+      r.fail("log_level", "must be trace, debug, info, warn, error or off");
+    for (char ch : c.server.banner) {
+      if (ch == '\r' || ch == '\n' || ch == '\0') r.fail("banner", "must be a single line");
+    }
+  }
+
+  if (const toml::node* n = root.get("listener")) {
+    auto* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables())
+      throw ConfigError("listener: must be an array of tables ([[listener]])");
+    c.listeners.clear();
+    std::set<std::string> names, addresses;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      auto path = fmt::format("listener[{}]", i);
+      auto l = read_listener(*arr->get(i)->as_table(), path);
+      if (!names.insert(l.name).second)
+        throw ConfigError(fmt::format("{}.name: duplicate listener name \"{}\"", path, l.name));
+      if (!addresses.insert(l.address).second)
+        throw ConfigError(fmt::format("{}.address: \"{}\" is used twice", path, l.address));
+      c.listeners.push_back(std::move(l));
+    }
+  }
+
+  if (auto* t = table("limits")) {
+    TableReader r(*t, "limits");
+    auto& l = c.limits;
+    r.read_uint("hard_error_limit", l.hard_error_limit, 1, 1000);
+    r.read_uint("soft_error_limit", l.soft_error_limit, 1, 1000);
+    r.read_uint("max_command_line_bytes", l.max_command_line_bytes, 512, 65536);
+    r.read_uint("max_text_line_bytes", l.max_text_line_bytes, 1000, 1 << 20);
+    r.read_uint("idle_timeout_s", l.idle_timeout_s, 1, 86400);
+    r.read_uint("session_timeout_s", l.session_timeout_s, 1, 7 * 86400);
+    r.read_uint("data_timeout_s", l.data_timeout_s, 1, 86400);
+    r.read_uint("min_data_rate_bytes_per_s", l.min_data_rate_bytes_per_s, 0, 1 << 30);
+    r.read_uint("max_connections", l.max_connections, 1, 10000000);
+    r.read_uint("auth_failure_limit", l.auth_failure_limit, 1, 1000);
+    r.read_uint("auth_failure_delay_ms", l.auth_failure_delay_ms, 0, 60000);
+    r.read_uint("max_pipelined_commands", l.max_pipelined_commands, 1, 100000);
+    r.reject_unknown_keys();
+  }
+
+  if (auto* t = table("tls")) {
+    TableReader r(*t, "tls");
+    r.read("cert_file", c.tls.cert_file);
+    r.read("key_file", c.tls.key_file);
+    r.reject_unknown_keys();
+    if (c.tls.cert_file.empty() != c.tls.key_file.empty())
+      r.fail(c.tls.cert_file.empty() ? "cert_file" : "key_file",
+             "cert_file and key_file must be set together");
+  }
+
+  if (auto* t = table("queue")) {
+    TableReader r(*t, "queue");
+    r.read_uint("min_backoff_s", c.queue.min_backoff_s, 1, 86400);
+    r.read_uint("max_backoff_s", c.queue.max_backoff_s, 1, 7 * 86400);
+    r.read_uint("max_lifetime_s", c.queue.max_lifetime_s, 0, 365 * 86400);
+    r.read_uint("delivery_workers", c.queue.delivery_workers, 1, 256);
+    r.read_uint("scan_interval_s", c.queue.scan_interval_s, 1, 3600);
+    r.reject_unknown_keys();
+    if (c.queue.max_backoff_s < c.queue.min_backoff_s)
+      r.fail("max_backoff_s", "must not be smaller than min_backoff_s");
+  }
+
+  if (auto* t = table("directory")) {
+    TableReader r(*t, "directory");
+    r.read("backend", c.directory.backend);
+    r.read("url", c.directory.url);
+    r.read("plus_addressing", c.directory.plus_addressing);
+    std::string delim(1, c.directory.recipient_delimiter);
+    r.read("recipient_delimiter", delim);
+    r.read_uint("max_alias_depth", c.directory.max_alias_depth, 1, 100);
+    r.read_uint("max_alias_fanout", c.directory.max_alias_fanout, 1, 100000);
+    r.reject_unknown_keys();
+    if (c.directory.backend != "sqlite" && c.directory.backend != "postgresql")
+      r.fail("backend", "must be \"sqlite\" or \"postgresql\"");
+    if (c.directory.backend == "postgresql" && c.directory.url.rfind("postgres", 0) != 0)
+      r.fail("url", "must be a postgresql:// URL when backend = \"postgresql\"");
+    if (delim.size() != 1 || std::isalnum(static_cast<unsigned char>(delim[0])) || delim[0] == '@')
+      r.fail("recipient_delimiter", "must be one non-alphanumeric character other than @");
+    c.directory.recipient_delimiter = delim[0];
+  }
+
+  if (auto* t = table("dns")) {
+    TableReader r(*t, "dns");
+    r.read("servers", c.dns.servers);
+    r.read_uint("timeout_ms", c.dns.timeout_ms, 10, 60000);
+    r.reject_unknown_keys();
+    for (auto& s : c.dns.servers) check_address("dns.servers", s);
+  }
+  return c;
+}
+
+Config load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot read file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+Config load_config(const std::optional<std::string>& path) {
+  return path ? load_config_file(*path) : default_config();
+}
+
+namespace {
+std::string quote(const std::string& s) {
+  std::ostringstream o;
+  o << toml::value<std::string>(s);
+  return o.str();
+}
+std::string quote_list(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + quote(v[i]);
+  return out + "]";
+}
+}  // namespace
+
+std::string render_config(const Config& c) {
+  std::string o;
+  o += "[server]\n";
+  o += fmt::format("hostname = {}\n", quote(c.server.hostname));
+  o += fmt::format("data_dir = {}\n", quote(c.server.data_dir));
+  o += fmt::format("banner = {}\n", quote(c.server.banner));
+  o += fmt::format("local_domains = {}\n", quote_list(c.server.local_domains));
+  o += fmt::format("user = {}\n", quote(c.server.user));
+  o += fmt::format("log_level = {}\n", quote(c.server.log_level));
+  for (auto& l : c.listeners) {
+    o += "\n[[listener]]\n";
+    o += fmt::format("name = {}\n", quote(l.name));
+    o += fmt::format("address = {}\n", quote(l.address));
+    o += fmt::format("remote_ranges = {}\n", quote_list(l.remote_ranges));
+    o += fmt::format("tls = \"{}\"\n", to_string(l.tls));
+    o += fmt::format("auth = \"{}\"\n", to_string(l.auth));
+    o += fmt::format("relay = \"{}\"\n", to_string(l.relay));
+    o += fmt::format("relay_ranges = {}\n", quote_list(l.relay_ranges));
+    o += fmt::format("allow_plaintext_auth = {}\n", l.allow_plaintext_auth);
+    o += fmt::format("max_message_size = {}\n", l.max_message_size);
+    o += fmt::format("max_recipients = {}\n", l.max_recipients);
+    o += fmt::format("max_connections = {}\n", l.max_connections);
+    o += fmt::format("max_connections_per_client = {}\n", l.max_connections_per_client);
+  }
+  auto& m = c.limits;
+  o += "\n[limits]\n";
+  o += fmt::format("hard_error_limit = {}\nsoft_error_limit = {}\n", m.hard_error_limit,
+                   m.soft_error_limit);
+  o += fmt::format("max_command_line_bytes = {}\nmax_text_line_bytes = {}\n",
+                   m.max_command_line_bytes, m.max_text_line_bytes);
+  o += fmt::format("idle_timeout_s = {}\nsession_timeout_s = {}\ndata_timeout_s = {}\n",
+                   m.idle_timeout_s, m.session_timeout_s, m.data_timeout_s);
+  o += fmt::format("min_data_rate_bytes_per_s = {}\nmax_connections = {}\n",
+                   m.min_data_rate_bytes_per_s, m.max_connections);
+  o += fmt::format("auth_failure_limit = {}\nauth_failure_delay_ms = {}\n", m.auth_failure_limit,
+                   m.auth_failure_delay_ms);
+  o += fmt::format("max_pipelined_commands = {}\n", m.max_pipelined_commands);
+  o += "\n[tls]\n";
+  o += fmt::format("cert_file = {}\nkey_file = {}\n", quote(c.tls.cert_file),
+                   quote(c.tls.key_file));
+  o += "\n[queue]\n";
+  o += fmt::format("min_backoff_s = {}\nmax_backoff_s = {}\nmax_lifetime_s = {}\n",
+                   c.queue.min_backoff_s, c.queue.max_backoff_s, c.queue.max_lifetime_s);
+  o += fmt::format("delivery_workers = {}\nscan_interval_s = {}\n", c.queue.delivery_workers,
+                   c.queue.scan_interval_s);
+  o += "\n[directory]\n";
+  o += fmt::format("backend = {}\nurl = {}\nplus_addressing = {}\n", quote(c.directory.backend),
+                   quote(c.directory.url), c.directory.plus_addressing);
+  o += fmt::format("recipient_delimiter = {}\n",
+                   quote(std::string(1, c.directory.recipient_delimiter)));
+  o += fmt::format("max_alias_depth = {}\nmax_alias_fanout = {}\n", c.directory.max_alias_depth,
+                   c.directory.max_alias_fanout);
+  o += "\n[dns]\n";
+  o += fmt::format("servers = {}\ntimeout_ms = {}\n", quote_list(c.dns.servers),
+                   c.dns.timeout_ms);
+  return o;
+}
+
+}  // namespace mailroom::config

@@ -1,0 +1,134 @@
+// config: the effective configuration of a mailroom instance.
+//
+// Owns the TOML schema (`[server]`, `[[listener]]`, `[queue]`, `[directory]`, `[limits]`), its
+// embedded defaults, and validation. Every limit the server enforces is a field here, with
+// Postfix's default where RFC 5321 leaves the value open. Loading never half-succeeds: a bad key
+// yields a ConfigError naming it, and nothing else.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mailroom::config {
+
+// A bad configuration: `what()` is one line naming the key, e.g. "listener[0].tls: must be ...".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class TlsMode { None, StartTls, Implicit };
+enum class AuthMode { None, Optional, Required };
+enum class RelayMode { None, Authenticated, Ranges };
+
+const char* to_string(TlsMode);
+const char* to_string(AuthMode);
+const char* to_string(RelayMode);
+
+// One receive connector, as Exchange calls them: its own port, client ranges and policy.
+struct ListenerConfig {
+  std::string name = "inbound";
+  std::string address = "127.0.0.1:2525";  // host:port, or [v6]:port
+  std::vector<std::string> remote_ranges = {"0.0.0.0/0", "::/0"};
+  TlsMode tls = TlsMode::StartTls;
+  AuthMode auth = AuthMode::Optional;
+  RelayMode relay = RelayMode::None;
+  std::vector<std::string> relay_ranges;
+  // RFC 4954 section 4: AUTH PLAIN/LOGIN over plaintext exposes passwords; only offered after
+  // TLS unless this is set (or the listener has no TLS at all and this is set).
+  bool allow_plaintext_auth = false;
+  std::uint64_t max_message_size = 37748736;  // the seeds' SIZE
+  std::uint32_t max_recipients = 200;
+  std::uint32_t max_connections = 1000;        // concurrent sessions on this listener
+  std::uint32_t max_connections_per_client = 50;
+};
+
+// Limits shared by all listeners; names and defaults follow Postfix's smtpd_* parameters.
+struct LimitsConfig {
+  std::uint32_t hard_error_limit = 20;   // smtpd_hard_error_limit: then 421 and close
+  std::uint32_t soft_error_limit = 10;   // smtpd_soft_error_limit: then 1 s delay per reply
+  std::uint32_t max_command_line_bytes = 2048;   // RFC 5321 4.5.3.1.4 minimum is 512
+  std::uint32_t max_text_line_bytes = 1000;      // RFC 5321 4.5.3.1.6 (incl. CRLF); see data_line_policy
+  std::uint32_t idle_timeout_s = 300;            // smtpd_timeout; RFC 5321 4.5.3.2.7 asks >= 5 min
+  std::uint32_t session_timeout_s = 3600;        // total session time
+  std::uint32_t data_timeout_s = 600;            // RFC 5321 4.5.3.2.6: 10 minutes per data block
+  std::uint32_t min_data_rate_bytes_per_s = 0;   // 0 = off; slow-drip defence during DATA
+  std::uint32_t max_connections = 10000;         // global; beyond it: 421 greeting then close
+  std::uint32_t auth_failure_limit = 3;          // per session, then 421
+  std::uint32_t auth_failure_delay_ms = 1000;    // delay before each 535
+  std::uint32_t max_pipelined_commands = 1000;   // unanswered commands buffered per session
+};
+
+struct TlsConfig {
+  std::string cert_file;  // empty: a self-signed ECDSA P-256 cert is generated into data_dir
+  std::string key_file;
+};
+
+struct QueueConfig {
+  std::uint32_t min_backoff_s = 300;      // minimal_backoff_time
+  std::uint32_t max_backoff_s = 4000;     // maximal_backoff_time
+  std::uint32_t max_lifetime_s = 5 * 86400;  // maximal_queue_lifetime
+  std::uint32_t delivery_workers = 4;
+  std::uint32_t scan_interval_s = 1;      // how often deferred recipients are looked at
+};
+
+struct DirectoryConfig {
+  std::string backend = "sqlite";  // "sqlite" | "postgresql"
+  std::string url;                 // postgresql://...; sqlite: path (default data_dir/directory.db)
+  bool plus_addressing = true;
+  char recipient_delimiter = '+';
+  std::uint32_t max_alias_depth = 10;
+  std::uint32_t max_alias_fanout = 1000;
+};
+
+struct DnsConfig {
+  std::vector<std::string> servers;  // "127.0.0.1:5353"; empty: the system's resolv.conf
+  std::uint32_t timeout_ms = 2000;
+};
+
+struct ServerConfig {
+  std::string hostname;                      // FQDN: banner, EHLO, Received:, message ids
+  std::string data_dir = "./mailroom-data";
+  std::string banner = "mailroom ESMTP MAIL Service";
+  std::vector<std::string> local_domains = {"example.test"};
+  std::string user;                          // drop privileges to this user when started as root
+  std::string log_level = "info";
+};
+
+struct Config {
+  ServerConfig server;
+  std::vector<ListenerConfig> listeners;
+  LimitsConfig limits;
+  TlsConfig tls;
+  QueueConfig queue;
+  DirectoryConfig directory;
+  DnsConfig dns;
+
+  // Where things live inside data_dir.
+  std::string queue_dir() const;
+  std::string mailbox_root() const;
+  std::string directory_db_path() const;
+};
+
+// The embedded defaults: an `inbound` listener on 127.0.0.1:2525 (anonymous, no relay) and a
+// `submission` listener on 127.0.0.1:2587 (auth required before MAIL, relay after auth).
+Config default_config();
+
+// Parses TOML text; keys absent from the text keep their embedded defaults, except that a file
+// with any [[listener]] replaces the default listeners. Throws ConfigError.
+Config parse_config(const std::string& toml_text, const std::string& source_name = "config");
+Config load_config_file(const std::string& path);
+
+// Loads `path`, or the defaults when `path` is empty.
+Config load_config(const std::optional<std::string>& path);
+
+// The effective config as TOML, for `mailroom check-config`.
+std::string render_config(const Config&);
+
+// The system's host name (fallback "localhost").
+std::string system_hostname();
+
+}  // namespace mailroom::config

@@ -1,0 +1,73 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace mailroom::config;
+
+TEST(Config, DefaultsHaveInboundAndSubmission) {
+  auto c = default_config();
+  ASSERT_EQ(c.listeners.size(), 2u);
+  EXPECT_EQ(c.listeners[0].name, "inbound");
+  EXPECT_EQ(c.listeners[0].address, "127.0.0.1:2525");
+  EXPECT_EQ(c.listeners[0].relay, RelayMode::None);
+  EXPECT_EQ(c.listeners[1].name, "submission");
+  EXPECT_EQ(c.listeners[1].auth, AuthMode::Required);
+  EXPECT_EQ(c.listeners[1].relay, RelayMode::Authenticated);
+  EXPECT_EQ(c.server.local_domains, std::vector<std::string>{"example.test"});
+  EXPECT_EQ(c.server.data_dir, "./mailroom-data");
+}
+
+TEST(Config, ParsesIssueExample) {
+  auto c = parse_config(R"(
+[server]
+hostname = "mx.example.test"
+data_dir = "/var/lib/mailroom"
+banner = "mailroom ESMTP MAIL Service"
+local_domains = ["example.test"]
+
+[[listener]]
+name = "inbound"
+address = "127.0.0.1:2525"
+remote_ranges = ["0.0.0.0/0", "::/0"]
+tls = "starttls"
+auth = "optional"
+relay = "authenticated"
+relay_ranges = []
+max_message_size = 37748736
+max_recipients = 200
+)");
+  EXPECT_EQ(c.server.hostname, "mx.example.test");
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].tls, TlsMode::StartTls);
+  EXPECT_EQ(c.listeners[0].relay, RelayMode::Authenticated);
+  EXPECT_EQ(c.listeners[0].max_recipients, 200u);
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  auto msg = [](const std::string& text) {
+    try {
+      parse_config(text);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(msg("[[listener]]\ntls = \"maybe\"\n"),
+            "listener[0].tls: must be one of \"none\" | \"starttls\" | \"implicit\" (got \"maybe\")");
+  EXPECT_EQ(msg("[server]\nhostnme = \"x\"\n"), "server.hostnme: unknown key");
+  EXPECT_EQ(msg("[[listener]]\nmax_recipients = 0\n"),
+            "listener[0].max_recipients: must be between 1 and 100000");
+  EXPECT_EQ(msg("[[listener]]\naddress = \"127.0.0.1\"\n"),
+            "listener[0].address: must be host:port (got \"127.0.0.1\")");
+  EXPECT_EQ(msg("[[listener]]\nremote_ranges = [\"10.0.0.0/33\"]\n"),
+            "listener[0].remote_ranges: invalid address range \"10.0.0.0/33\"");
+  EXPECT_EQ(msg("bogus = 1\n"), "bogus: unknown key");
+  EXPECT_NE(msg("[server\n").find("config:1:"), std::string::npos);
+}
+
+TEST(Config, RenderRoundTrips) {
+  auto c = default_config();
+  c.server.hostname = "mx.example.test";
+  auto again = parse_config(render_config(c));
+  EXPECT_EQ(render_config(again), render_config(c));
+}
