@@ -1,0 +1,56 @@
+#include "smtp/bdat.hpp"
+
+#include <limits>
+
+namespace mailroom::smtp {
+
+namespace {
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
+    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
+    if (x != y) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::optional<std::uint64_t> parse_decimal_u64(std::string_view digits) {
+  if (digits.empty() || digits.size() > 20) return std::nullopt;
+  std::uint64_t value = 0;
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    auto d = static_cast<std::uint64_t>(c - '0');
+    if (value > (kMax - d) / 10) return std::nullopt;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+Outcome<BdatArgs> parse_bdat_args(std::string_view args) {
+  // bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] CR LF (RFC 3030 4); runs of blanks are
+  // tolerated between the tokens, nothing else is.
+  auto next_token = [&args]() {
+    while (!args.empty() && (args.front() == ' ' || args.front() == '\t')) args.remove_prefix(1);
+    std::size_t end = 0;
+    while (end < args.size() && args[end] != ' ' && args[end] != '\t') ++end;
+    std::string_view token = args.substr(0, end);
+    args.remove_prefix(end);
+    return token;
+  };
+  auto size = parse_decimal_u64(next_token());
+  if (!size) return Outcome<BdatArgs>::failure(replies::invalid_arguments());
+  BdatArgs result{*size, false};
+  std::string_view marker = next_token();
+  if (!marker.empty()) {
+    if (!iequals(marker, "LAST")) return Outcome<BdatArgs>::failure(replies::invalid_arguments());
+    result.last = true;
+  }
+  if (!next_token().empty()) return Outcome<BdatArgs>::failure(replies::invalid_arguments());
+  return Outcome<BdatArgs>::success(result);
+}
+
+}  // namespace mailroom::smtp
