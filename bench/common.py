@@ -1,0 +1,107 @@
+"""common: small helpers shared by the benchmark modules (ports, subprocesses, waiting).
+
+Everything here talks to 127.0.0.1 only: the benchmark must never send traffic off loopback.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+LOOPBACK = "127.0.0.1"
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+WORK_DIR = os.path.join(BENCH_DIR, "work")  # git-ignored
+
+
+class BenchError(Exception):
+    """A failure the user must see in one line (a server that will not start, a stalled run)."""
+
+
+def free_loopback_port():
+    """A TCP port nothing listens on right now (the kernel's pick for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def run_checked(argv, what, input_text=None, env=None, timeout_s=60):
+    """Runs argv; on failure raises BenchError naming `what` with the command's own output."""
+    try:
+        done = subprocess.run(argv, input=input_text, capture_output=True, text=True, env=env,
+                              timeout=timeout_s)
+    except FileNotFoundError as e:
+        raise BenchError(f"{what}: {argv[0]} not found ({e})") from e
+    except subprocess.TimeoutExpired as e:
+        raise BenchError(f"{what}: `{' '.join(argv)}` did not finish in {timeout_s} s") from e
+    if done.returncode != 0:
+        output = (done.stderr.strip() or done.stdout.strip() or "(no output)")[-2000:]
+        raise BenchError(f"{what} failed (exit {done.returncode}): `{' '.join(argv)}`: {output}")
+    return done.stdout
+
+
+def wait_for_banner(port, timeout_s, describe_failure=None):
+    """Waits until a server on 127.0.0.1:port sends a 220 greeting; raises BenchError otherwise."""
+    deadline = time.monotonic() + timeout_s
+    last_error = "no connection attempted"
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=2) as s:
+                line = s.recv(512)
+                if line.startswith(b"220"):
+                    s.sendall(b"QUIT\r\n")
+                    return
+                last_error = f"greeting was {line[:80]!r}"
+        except OSError as e:
+            last_error = str(e)
+        time.sleep(0.1)
+    detail = describe_failure() if describe_failure else ""
+    raise BenchError(f"no 220 greeting on {LOOPBACK}:{port} within {timeout_s} s ({last_error})"
+                     + (f"\n{detail}" if detail else ""))
+
+
+def reset_dir(path):
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+
+
+def tail(path, max_lines=20):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-max_lines:])
+    except OSError:
+        return ""
+
+
+def count_files(dirs):
+    """Number of entries in each existing directory of `dirs` (Maildir new/ folders)."""
+    total = 0
+    for d in dirs:
+        try:
+            with os.scandir(d) as it:
+                total += sum(1 for _ in it)
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def empty_dirs(dirs, trash_dir):
+    """Empties each directory by moving it into `trash_dir` and recreating it (same owner, mode).
+
+    Renaming is instant; unlinking thousands of freshly fsync'd files costs milliseconds each on
+    a busy disk, so the files are deleted once, after the benchmark (see discard_trash).
+    """
+    os.makedirs(trash_dir, exist_ok=True)
+    for d in dirs:
+        try:
+            st = os.stat(d)
+        except FileNotFoundError:
+            continue
+        os.rename(d, os.path.join(trash_dir, f"{len(os.listdir(trash_dir))}"))
+        os.mkdir(d, st.st_mode & 0o7777)
+        os.chown(d, st.st_uid, st.st_gid)
+        os.chmod(d, st.st_mode & 0o7777)
+
+
+def discard_trash(trash_dir):
+    shutil.rmtree(trash_dir, ignore_errors=True)

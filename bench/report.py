@@ -1,0 +1,264 @@
+"""report: turns measured runs into bench/RESULTS.md (and the raw figures into a JSON file).
+
+Only measured figures are written: each table cell is the median over the runs of that scenario
+(latency percentiles pool every timed message of every run), labelled with the commit the
+mailroom binary was measured at. The targets of issue 6 are checked against the same figures.
+"""
+
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+
+from common import BENCH_DIR
+
+REPO_DIR = os.path.dirname(BENCH_DIR)
+
+# Issue 6's targets: minimum mailroom/Postfix throughput ratio per scenario group.
+RATIO_TARGETS = {"a": 4.0, "b": 4.0, "c": 2.0, "d": 2.0, "f": 2.0}
+IDLE_RSS_TARGET_MIB = 100
+IDLE_GREETING_TARGET_MS = 50
+
+
+def percentile(values, fraction):
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+def summarize(runs):
+    """Median figures over a list of measure.RunResult."""
+    latencies = [v for r in runs for v in r.latencies_ms]
+    return {
+        "runs": len(runs),
+        "messages_per_s": statistics.median(r.messages_per_s for r in runs),
+        "accepted_per_s": statistics.median(r.accepted_per_s for r in runs),
+        "cpu_ms_per_message": statistics.median(r.cpu_ms_per_message for r in runs),
+        "client_cpu_s": statistics.median(r.client_cpu_s for r in runs),
+        "other_cpu_share": statistics.median(r.other_cpu_s / r.deliver_s for r in runs),
+        "latency_samples": len(latencies),
+        "latency_p50_ms": percentile(latencies, 0.50),
+        "latency_p99_ms": percentile(latencies, 0.99),
+        "per_run_messages_per_s": [r.messages_per_s for r in runs],
+        "messages": [r.messages for r in runs],
+    }
+
+
+def summarize_idle(runs):
+    """Scenario (g) over several runs: medians, except the worst case for counts and maxima."""
+    def med(key):
+        values = [r[key] for r in runs if r[key] is not None]
+        return statistics.median(values) if values else None
+    maxima = [r["greeting_max_ms"] for r in runs if r["greeting_max_ms"] is not None]
+    return {
+        "runs": len(runs),
+        "target": runs[0]["target"],
+        "attempted": min(r["attempted"] for r in runs),
+        "greeted": min(r["greeted"] for r in runs),
+        "stalled": any(r["stalled"] for r in runs),
+        "rss_idle_kib": med("rss_idle_kib"),
+        "pss_idle_kib": med("pss_idle_kib"),
+        "processes": max(r["processes"] for r in runs),
+        "greeting_median_ms": med("greeting_median_ms"),
+        "greeting_max_ms": max(maxima) if maxima else None,
+        "greeting_probes": sum(r["greeting_probes"] for r in runs),
+        "greeting_timeouts": sum(r["greeting_timeouts"] for r in runs),
+        "greeting_timeout_s": runs[0]["greeting_timeout_s"],
+        "open_s": med("open_s"),
+        "per_run": runs,
+    }
+
+
+def machine_facts():
+    cpu_model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    return {"nproc": os.cpu_count(), "cpu_model": cpu_model, "kernel": platform.release(),
+            "memory_gib": round(mem_kib / 1024 / 1024, 1), "filesystem": _filesystem_of(BENCH_DIR),
+            "python": platform.python_version()}
+
+
+def _filesystem_of(path):
+    """The type of the file system holding `path` (longest mount point prefix in /proc/mounts)."""
+    best, fs_type = "", "unknown"
+    with open("/proc/mounts") as f:
+        for line in f:
+            _dev, mount_point, kind = line.split()[:3]
+            inside = path == mount_point or path.startswith(mount_point.rstrip("/") + "/")
+            if inside and len(mount_point) > len(best):
+                best, fs_type = mount_point, kind
+    return fs_type
+
+
+def source_revision():
+    """HEAD's short hash, flagged when src/ had uncommitted changes (what the binary was built from)."""
+    def git(*args):
+        done = subprocess.run(["git", "-C", REPO_DIR, *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+    head = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "src", "CMakeLists.txt")
+    return head + (" + uncommitted changes in src/" if dirty else "")
+
+
+def _fmt(value, digits=0, unit=""):
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def _ratio(m, p):
+    return f"{m / p:.2f}×" if m is not None and p else "—"
+
+
+def _throughput_table(scenarios, summaries, quick):
+    rows = ["| scenario | load | Postfix msg/s | mailroom msg/s | mailroom/Postfix |",
+            "| --- | --- | ---: | ---: | ---: |"]
+    for sc in scenarios:
+        p, m = summaries[sc.key].get("postfix"), summaries[sc.key].get("mailroom")
+        pv = p["messages_per_s"] if p else None
+        mv = m["messages_per_s"] if m else None
+        rows.append(f"| {sc.title} | {sc.shape()}; {sc.message_count(quick):,} messages via "
+                    f"{sc.driver()} "
+                    f"| {_fmt(pv)} | {_fmt(mv)} | {_ratio(mv, pv)} |")
+    return "\n".join(rows)
+
+
+def _cost_table(scenarios, summaries):
+    rows = ["| scenario | CPU ms/msg Postfix | CPU ms/msg mailroom | end-of-data→250 p50 / p99 ms "
+            "Postfix | p50 / p99 ms mailroom | samples P / m |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for sc in scenarios:
+        p, m = summaries[sc.key].get("postfix"), summaries[sc.key].get("mailroom")
+
+        def lat(s):
+            return (f"{_fmt(s['latency_p50_ms'], 2)} / {_fmt(s['latency_p99_ms'], 2)}"
+                    if s else "—")
+
+        rows.append(f"| {sc.title} | {_fmt(p and p['cpu_ms_per_message'], 2)} "
+                    f"| {_fmt(m and m['cpu_ms_per_message'], 2)} | {lat(p)} | {lat(m)} "
+                    f"| {p['latency_samples'] if p else '—'} / "
+                    f"{m['latency_samples'] if m else '—'} |")
+    return "\n".join(rows)
+
+
+def _idle_table(idle_results):
+    rows = ["| server | sessions greeted (of attempted) | RSS MiB (sum VmRSS) | PSS MiB "
+            "| processes | new session → 220: median / max ms | probes timed out |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, r in idle_results.items():
+        rows.append(
+            f"| {name} | {r['greeted']:,} of {r['attempted']:,}"
+            f"{' (stalled)' if r['stalled'] else ''} | {r['rss_idle_kib'] / 1024:,.1f} "
+            f"| {r['pss_idle_kib'] / 1024:,.1f} | {r['processes']} "
+            f"| {_fmt(r['greeting_median_ms'], 1)} / {_fmt(r['greeting_max_ms'], 1)} "
+            f"| {r['greeting_timeouts']} of {r['greeting_probes']} "
+            f"(> {r['greeting_timeout_s']:g} s) |")
+    return "\n".join(rows)
+
+
+def _sink_table(sink_scenarios, summaries, quick):
+    rows = ["| load | smtp-sink msg/s | smtp-sink CPU ms/msg |", "| --- | ---: | ---: |"]
+    for sc in sink_scenarios:
+        s = summaries[sc.key]["smtp-sink"]
+        rows.append(f"| {sc.shape()}; {sc.message_count(quick):,} messages "
+                    f"| {_fmt(s['messages_per_s'])} "
+                    f"| {_fmt(s['cpu_ms_per_message'], 3)} |")
+    return "\n".join(rows)
+
+
+def _target_lines(scenarios, summaries, idle_results):
+    lines = []
+    for group, target in RATIO_TARGETS.items():
+        for sc in (s for s in scenarios if s.group == group):
+            p, m = summaries[sc.key].get("postfix"), summaries[sc.key].get("mailroom")
+            if p and m:
+                ratio = m["messages_per_s"] / p["messages_per_s"]
+                verdict = "met" if ratio >= target else "NOT met"
+                lines.append(f"- {sc.title}: mailroom ≥ {target:g}× Postfix — {ratio:.2f}× — "
+                             f"**{verdict}**")
+    scaling = [s for s in scenarios if s.key in ("e10", "e200")]
+    if len(scaling) == 2 and all("mailroom" in summaries[s.key] for s in scaling):
+        low, high = (summaries[s.key]["mailroom"]["messages_per_s"] for s in scaling)
+        verdict = "met" if high >= low * 0.95 else "NOT met"
+        lines.append(f"- (e) throughput flat from 10 to 200 sessions: {low:,.0f} → {high:,.0f} "
+                     f"msg/s — **{verdict}** (5% tolerance for noise)")
+    if "mailroom" in idle_results:
+        r = idle_results["mailroom"]
+        rss_mib = r["rss_idle_kib"] / 1024
+        ok = (r["greeted"] >= r["target"] and rss_mib <= IDLE_RSS_TARGET_MIB
+              and r["greeting_timeouts"] == 0
+              and (r["greeting_max_ms"] or 1e9) <= IDLE_GREETING_TARGET_MS)
+        lines.append(f"- (g) {r['target']:,} idle sessions with ≤ {IDLE_RSS_TARGET_MIB} MiB RSS and "
+                     f"a new session greeted in ≤ {IDLE_GREETING_TARGET_MS} ms: {r['greeted']:,} "
+                     f"greeted, {rss_mib:,.1f} MiB, greeting max "
+                     f"{_fmt(r['greeting_max_ms'], 1)} ms — **{'met' if ok else 'NOT met'}**")
+    return "\n".join(lines) or "- (no scenario with both servers was run)"
+
+
+def write_results(path, meta, scenarios, sink_scenarios, summaries, idle_results):
+    other = [s["other_cpu_share"] for per in summaries.values() for s in per.values()]
+    busy_note = ""
+    if other and max(other) > 0.25:
+        busy_note = (f"\n> **Caution:** other work used up to {max(other):.0%} of one core during "
+                     "some runs (other processes, or kernel time not charged to any process); "
+                     "figures from a busy machine are noisy. See `other CPU` in the JSON.\n")
+    m = meta["machine"]
+    text = f"""# Benchmarks: mailroom against Postfix
+
+Measured {meta['date']} — mailroom at commit `{meta['revision']}` ({meta['mailroom_version']}),
+{meta['postfix_version']}. Mode: {'quick smoke run' if meta['quick'] else 'full'}, {meta['runs']} run(s) per
+scenario alternating the servers, median shown.
+
+Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB RAM, Linux {m['kernel']},
+{m['filesystem']} file system, Python {m['python']}. Load generator, both servers and the harness
+share these CPUs; traffic is loopback only.
+{busy_note}
+**Reproduce:** `make bench` (or `/usr/bin/python3 bench/run.py --mailroom build/release/mailroom
+[--quick] [--scenarios a,b,...] [--runs N]`, as root).
+
+**Method.** {meta['postfix_describe']}. {meta['mailroom_describe']}. Each run starts from empty
+Maildirs; msg/s = messages accepted ÷ time from the first connection until the last message (one
+file per recipient) is in a Maildir `new/` folder; both servers fsync before their 250. CPU ms/msg
+is user+sys of the server's whole process tree (for Postfix: master and every child, including
+the ones that exited) ÷ messages. Latency is end-of-data → 250 as seen by `bench/smtp_load.py`:
+a probe session sending one message at a time (20 ms apart) beside smtp-source, or every message
+in the STARTTLS scenario.
+
+## Throughput
+
+{_throughput_table(scenarios, summaries, meta['quick'])}
+
+## Cost per message and latency
+
+{_cost_table(scenarios, summaries)}
+"""
+    if idle_results:
+        text += f"\n## (g) Idle connections\n\n{_idle_table(idle_results)}\n"
+    if sink_scenarios:
+        text += ("\n## Ceiling: smtp-sink (stores nothing)\n\n"
+                 f"{_sink_table(sink_scenarios, summaries, meta['quick'])}\n")
+    text += f"\n## Targets of issue 6\n\n{_target_lines(scenarios, summaries, idle_results)}\n"
+    if meta["errors"]:
+        text += "\n## Errors\n\n" + "".join(f"- `{key}` on {name}: {msg}\n"
+                                              for key, name, msg in meta["errors"])
+    text += "\n## Every run (msg/s)\n\n"
+    for key, per in summaries.items():
+        cells = "; ".join(f"{name}: " + ", ".join(f"{v:,.0f}" for v in s["per_run_messages_per_s"])
+                          for name, s in per.items())
+        text += f"- `{key}` — {cells}\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def write_json(path, meta, summaries, idle_results):
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "throughput": summaries, "idle": idle_results}, f, indent=2)

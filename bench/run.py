@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+"""bench/run.py: `make bench`, mailroom against a private Postfix on this machine (issue 6).
+
+Starts both servers on loopback ports (and smtp-sink for the ceiling), runs every selected
+scenario --runs times alternating which server goes first, and writes bench/RESULTS.md plus the
+raw figures to bench/work/results.json. Stops everything it started, also on error or Ctrl-C.
+A failure of one server in one scenario is recorded and reported; the rest still runs.
+"""
+
+import argparse
+import datetime
+import os
+import resource
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import report  # noqa: E402
+from certs import bench_certificate  # noqa: E402
+from common import BENCH_DIR, WORK_DIR, BenchError, free_loopback_port  # noqa: E402
+from idle_connections import measure_idle  # noqa: E402
+from mailroom_instance import MailroomInstance  # noqa: E402
+from measure import run_sink, run_throughput  # noqa: E402
+from postfix_instance import PostfixInstance  # noqa: E402
+from scenarios import ALL_GROUPS, DOMAIN, MAX_RECIPIENTS, Throughput, recipient_local_parts  # noqa: E402
+from scenarios import select  # noqa: E402
+from sink_instance import SinkInstance  # noqa: E402
+
+WARMUP = Throughput("warmup", "warmup", "warm-up", 20, 300, 100)
+FD_HEADROOM = 1024
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Benchmark mailroom against Postfix (issue 6).")
+    p.add_argument("--mailroom", help="path to the mailroom binary (build/release/mailroom)")
+    p.add_argument("--postfix-only", action="store_true",
+                   help="measure only Postfix (and smtp-sink); writes bench/work/RESULTS.postfix-only.md")
+    p.add_argument("--quick", action="store_true", help="about a tenth of the messages: smoke run")
+    p.add_argument("--scenarios", default=",".join(ALL_GROUPS),
+                   help=f"comma-separated subset of {','.join(ALL_GROUPS)} (default: all)")
+    p.add_argument("--runs", type=int, default=None, help="runs per scenario (default 3, quick 1)")
+    p.add_argument("--output", help="where to write the Markdown report (default bench/RESULTS.md)")
+    args = p.parse_args(argv)
+    if not args.postfix_only and not args.mailroom:
+        p.error("--mailroom PATH is required (or --postfix-only)")
+    if args.runs is None:
+        args.runs = 1 if args.quick else 3
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
+    return args
+
+
+def log(text):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def raise_fd_limit(needed):
+    """Idle-connection scenario: the harness and the servers (which inherit it) need many fds."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        target = hard if hard == resource.RLIM_INFINITY else max(min(hard, 1 << 20), soft)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft < needed:
+        raise BenchError(f"RLIMIT_NOFILE hard limit {hard} is below the {needed} the idle-connection "
+                         "scenario needs; raise it (ulimit -Hn) or skip g")
+
+
+def _order(servers, run_index):
+    return servers if run_index % 2 == 0 else list(reversed(servers))
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.server_scenarios, self.sink_scenarios = select(args.scenarios.split(","))
+        self.servers = []
+        self.sink = None
+        self.runs = {}  # scenario key -> server name -> [RunResult]
+        self.idle = {}  # server name -> [dict]
+        self.errors = []  # (scenario key, server name, message)
+        self.dead = set()
+
+    def start(self):
+        cert, key = bench_certificate()
+        mailboxes = recipient_local_parts(MAX_RECIPIENTS)
+        postfix = PostfixInstance(free_loopback_port(), DOMAIN, mailboxes, cert, key)
+        self.servers.append(postfix)
+        log(f"starting Postfix on port {postfix.port}")
+        postfix.start()
+        if not self.args.postfix_only:
+            mailroom = MailroomInstance(os.path.abspath(self.args.mailroom), free_loopback_port(),
+                                        DOMAIN, mailboxes, cert, key)
+            self.servers.append(mailroom)
+            log(f"starting mailroom on port {mailroom.port}")
+            mailroom.start()
+        if self.sink_scenarios:
+            self.sink = SinkInstance(free_loopback_port())
+            self.sink.start()
+
+    def stop(self):
+        for thing in [self.sink] + self.servers:
+            if thing is not None:
+                try:
+                    thing.stop()
+                except Exception as e:  # keep stopping the others
+                    log(f"stopping {thing.name}: {e}")
+        log("removing the delivered test messages")
+        for server in self.servers:
+            server.discard_delivered()
+
+    def _alive(self, server):
+        return server.name not in self.dead and os.path.exists(f"/proc/{server.root_pid()}")
+
+    def _attempt(self, key, server, fn):
+        if not self._alive(server):
+            return None
+        try:
+            return fn()
+        except BenchError as e:
+            first_line = str(e).splitlines()[0]
+            log(f"{key} on {server.name} FAILED: {e}")
+            self.errors.append((key, server.name, first_line))
+            if not os.path.exists(f"/proc/{server.root_pid()}"):
+                self.dead.add(server.name)
+                self.errors.append((key, server.name, "server process died; skipped afterwards"))
+            return None
+
+    def run_all(self):
+        for server in self.servers:
+            log(f"warm-up: {WARMUP.messages} messages to {server.name}")
+            self._attempt("warmup", server, lambda s=server: run_throughput(s, WARMUP, False))
+        for sc in self.server_scenarios:
+            if isinstance(sc, Throughput):
+                self._run_throughput(sc)
+        for sc in self.sink_scenarios:
+            for i in range(self.args.runs):
+                r = self._attempt(sc.key, self.sink, lambda s=sc: run_sink(self.sink, s, self.args.quick))
+                if r is None:
+                    continue
+                self.runs.setdefault(sc.key, {}).setdefault("smtp-sink", []).append(r)
+                log(f"{sc.key} run {i + 1}: smtp-sink {r.messages_per_s:,.0f} msg/s")
+        for sc in self.server_scenarios:
+            if not isinstance(sc, Throughput):
+                self._run_idle(sc)
+
+    def _run_throughput(self, sc):
+        for i in range(self.args.runs):
+            for server in _order(self.servers, i):
+                r = self._attempt(sc.key, server, lambda s=server: run_throughput(s, sc, self.args.quick))
+                if r is None:
+                    continue
+                self.runs.setdefault(sc.key, {}).setdefault(server.name, []).append(r)
+                log(f"{sc.key} run {i + 1}: {server.name} {r.messages_per_s:,.0f} msg/s "
+                    f"({r.messages} msgs, {r.cpu_ms_per_message:.2f} CPU ms/msg, "
+                    f"other load {r.other_cpu_s / r.deliver_s:.0%} of a core)")
+
+    def _run_idle(self, sc):
+        raise_fd_limit((sc.quick_connections if self.args.quick else sc.connections) + FD_HEADROOM)
+        for i in range(self.args.runs):
+            for server in _order(self.servers, i):
+                r = self._attempt(sc.key, server, lambda s=server: measure_idle(s, sc, self.args.quick))
+                if r is None:
+                    continue
+                self.idle.setdefault(server.name, []).append(r)
+                log(f"{sc.key} run {i + 1}: {server.name} greeted {r['greeted']:,}/{r['target']:,}, "
+                    f"RSS {r['rss_idle_kib'] / 1024:,.1f} MiB, new-session greeting median "
+                    f"{r['greeting_median_ms']} ms, {r['greeting_timeouts']} timeouts")
+            time.sleep(2)  # let the servers close the sessions before the next run
+
+    def write(self):
+        meta = {
+            "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            "revision": report.source_revision(),
+            "machine": report.machine_facts(),
+            "quick": self.args.quick,
+            "runs": self.args.runs,
+            "postfix_version": self.servers[0].version(),
+            "postfix_describe": self.servers[0].describe(),
+            "mailroom_version": "not run",
+            "mailroom_describe": "mailroom was not run",
+            "errors": self.errors,
+        }
+        if len(self.servers) > 1:
+            meta["mailroom_version"] = self.servers[1].version()
+            meta["mailroom_describe"] = self.servers[1].describe()
+        summaries = {key: {name: report.summarize(rs) for name, rs in per.items() if rs}
+                     for key, per in self.runs.items() if key != "warmup"}
+        idle = {name: report.summarize_idle(rs) for name, rs in self.idle.items()}
+        default_name = "RESULTS.postfix-only.md" if self.args.postfix_only else None
+        path = self.args.output or (os.path.join(WORK_DIR, default_name) if default_name
+                                    else os.path.join(BENCH_DIR, "RESULTS.md"))
+        throughput_scenarios = [s for s in self.server_scenarios if isinstance(s, Throughput)]
+        report.write_results(path, meta, throughput_scenarios, self.sink_scenarios, summaries, idle)
+        report.write_json(os.path.join(WORK_DIR, "results.json"), meta, summaries, idle)
+        log(f"wrote {path}")
+
+
+def main(argv):
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        raise BenchError("run as root: a private Postfix instance needs it (postfix -c DIR start)")
+    os.makedirs(WORK_DIR, exist_ok=True)
+    # SIGTERM (e.g. from make or a CI timeout) must still stop the servers: make it an exception.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    bench = Bench(args)
+    started = time.monotonic()
+    try:
+        bench.start()
+        bench.run_all()
+    finally:
+        bench.stop()
+    bench.write()
+    log(f"done in {time.monotonic() - started:.0f} s; {len(bench.errors)} error(s)")
+    return 1 if bench.errors else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        sys.exit(130)
