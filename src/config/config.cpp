@@ -284,6 +284,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
     auto& l = c.limits;
     r.read_uint("hard_error_limit", l.hard_error_limit, 1, 1000);
     r.read_uint("soft_error_limit", l.soft_error_limit, 1, 1000);
+    r.read_uint("error_delay_ms", l.error_delay_ms, 0, 60000);
     r.read_uint("max_command_line_bytes", l.max_command_line_bytes, 512, 65536);
     r.read_uint("max_text_line_bytes", l.max_text_line_bytes, 1000, 1 << 20);
     r.read_uint("idle_timeout_s", l.idle_timeout_s, 1, 86400);
@@ -399,8 +400,8 @@ std::string render_config(const Config& c) {
   }
   auto& m = c.limits;
   o += "\n[limits]\n";
-  o += fmt::format("hard_error_limit = {}\nsoft_error_limit = {}\n", m.hard_error_limit,
-                   m.soft_error_limit);
+  o += fmt::format("hard_error_limit = {}\nsoft_error_limit = {}\nerror_delay_ms = {}\n",
+                   m.hard_error_limit, m.soft_error_limit, m.error_delay_ms);
   o += fmt::format("max_command_line_bytes = {}\nmax_text_line_bytes = {}\n",
                    m.max_command_line_bytes, m.max_text_line_bytes);
   o += fmt::format("idle_timeout_s = {}\nsession_timeout_s = {}\ndata_timeout_s = {}\n",

@@ -49,9 +49,12 @@ struct ListenerConfig {
 // Limits shared by all listeners; names and defaults follow Postfix's smtpd_* parameters.
 struct LimitsConfig {
   std::uint32_t hard_error_limit = 20;   // smtpd_hard_error_limit: then 421 and close
-  std::uint32_t soft_error_limit = 10;   // smtpd_soft_error_limit: then 1 s delay per reply
+  std::uint32_t soft_error_limit = 10;   // smtpd_soft_error_limit: then error_delay_ms per reply
+  std::uint32_t error_delay_ms = 1000;   // smtpd_error_sleep_time
   std::uint32_t max_command_line_bytes = 2048;   // RFC 5321 4.5.3.1.4 minimum is 512
-  std::uint32_t max_text_line_bytes = 1000;      // RFC 5321 4.5.3.1.6 (incl. CRLF); see data_line_policy
+  // RFC 5321 4.5.3.1.6 sets 1000 (incl. CRLF) for senders but asks receivers to be lenient;
+  // Postfix's line_length_limit is 2048. Longer lines reject the message with 500 5.5.2.
+  std::uint32_t max_text_line_bytes = 2048;
   std::uint32_t idle_timeout_s = 300;            // smtpd_timeout; RFC 5321 4.5.3.2.7 asks >= 5 min
   std::uint32_t session_timeout_s = 3600;        // total session time
   std::uint32_t data_timeout_s = 600;            // RFC 5321 4.5.3.2.6: 10 minutes per data block

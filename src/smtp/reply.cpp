@@ -121,6 +121,17 @@ Reply auth_mechanism_unknown() {
   return make_reply(504, "5.5.4", "Unrecognized authentication type");
 }
 Reply auth_not_enabled() { return make_reply(503, "5.5.1", "Authentication not enabled"); }
+Reply auth_needs_encryption() {
+  return make_reply(538, "5.7.11", "Encryption required for requested authentication mechanism");
+}
+Reply bad_characters() { return make_reply(500, "5.5.2", "Invalid characters in command"); }
+Reply bdat_syntax_closing() {
+  return make_reply(501, "5.5.4",
+                    "Invalid BDAT arguments, cannot resynchronize, closing connection");
+}
+Reply too_many_connections_from_client() {
+  return make_reply(421, "4.7.0", "Too many connections from your host, try again later");
+}
 Reply auth_already_done() { return make_reply(503, "5.5.1", "Already authenticated"); }
 Reply auth_username_prompt() { return make_reply(334, "", "VXNlcm5hbWU6"); }
 Reply auth_password_prompt() { return make_reply(334, "", "UGFzc3dvcmQ6"); }

@@ -81,6 +81,10 @@ Reply tls_already_active();           // 503 5.5.1 TLS already active
 Reply encryption_required();          // 530 5.7.0 Must issue a STARTTLS command first
 Reply auth_mechanism_unknown();       // 504 5.5.4 Unrecognized authentication type
 Reply auth_not_enabled();             // 503 5.5.1 Authentication not enabled
+Reply auth_needs_encryption();        // 538 5.7.11 Encryption required for requested authentication mechanism
+Reply bad_characters();               // 500 5.5.2 Invalid characters in command
+Reply bdat_syntax_closing();          // 501 5.5.4 Invalid BDAT arguments, closing connection
+Reply too_many_connections_from_client();  // 421 4.7.0 Too many connections from your host
 Reply auth_already_done();            // 503 5.5.1 Already authenticated
 Reply auth_username_prompt();         // 334 VXNlcm5hbWU6
 Reply auth_password_prompt();         // 334 UGFzc3dvcmQ6

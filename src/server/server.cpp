@@ -1,0 +1,116 @@
+#include "server/server.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <list>
+
+#include "directory/directory.hpp"
+#include "queue/runtime.hpp"
+#include "server/listener.hpp"
+#include "server/tls_context.hpp"
+
+namespace mailroom::server {
+namespace {
+
+// The queue and mailboxes hold other people's mail: not world-readable.
+void prepare_data_dir(const config::Config& cfg) {
+  std::filesystem::create_directories(cfg.server.data_dir);
+  ::chmod(cfg.server.data_dir.c_str(), 0750);
+}
+
+void drop_privileges(const config::Config& cfg) {
+  if (::geteuid() != 0 || cfg.server.user.empty()) return;
+  struct passwd* pw = ::getpwnam(cfg.server.user.c_str());
+  if (!pw) throw std::runtime_error(fmt::format("server.user: no such user \"{}\"", cfg.server.user));
+  std::error_code ec;
+  for (auto& entry : std::filesystem::recursive_directory_iterator(cfg.server.data_dir, ec)) {
+    (void)::lchown(entry.path().c_str(), pw->pw_uid, pw->pw_gid);
+  }
+  (void)::chown(cfg.server.data_dir.c_str(), pw->pw_uid, pw->pw_gid);
+  if (::initgroups(pw->pw_name, pw->pw_gid) != 0 || ::setgid(pw->pw_gid) != 0 ||
+      ::setuid(pw->pw_uid) != 0)
+    throw std::runtime_error(fmt::format("cannot drop privileges to \"{}\"", cfg.server.user));
+  if (::setuid(0) == 0) throw std::runtime_error("privileges were not dropped");
+  spdlog::info("event=privileges_dropped user={}", cfg.server.user);
+}
+
+// Each idle session holds one descriptor; let the configured connection limit be reachable.
+void raise_fd_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+
+int run_server(const config::Config& cfg) {
+  spdlog::set_level(spdlog::level::from_str(cfg.server.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  try {
+    prepare_data_dir(cfg);
+    raise_fd_limit();
+    asio::io_context io(1);
+    auto directory = directory::open_directory(cfg);
+
+    std::unique_ptr<asio::ssl::context> tls;
+    bool wants_tls = false;
+    for (auto& l : cfg.listeners) wants_tls |= l.tls != config::TlsMode::None;
+    if (wants_tls) {
+      try {
+        tls = make_tls_context(cfg);
+      } catch (const std::exception& e) {
+        // STARTTLS listeners then answer 454 4.7.0; implicit-TLS ones cannot work at all.
+        spdlog::error("event=tls_unavailable error=\"{}\"", e.what());
+      }
+    }
+
+    std::list<asio::ip::tcp::acceptor> acceptors;
+    for (auto& l : cfg.listeners) acceptors.push_back(bind_listener(io, l));
+    drop_privileges(cfg);
+
+    auto queue = queue::QueueRuntime::start(cfg, directory);
+    asio::thread_pool blocking_pool(2);
+    ConnectionCounts counts;
+    std::list<ListenerRuntime> runtimes;
+    auto acceptor = acceptors.begin();
+    for (auto& l : cfg.listeners) {
+      auto& rt = runtimes.emplace_back(ListenerRuntime{cfg, l, directory, queue->queue(), tls.get(),
+                                                       blocking_pool, counts,
+                                                       RecipientPolicy(l, *directory),
+                                                       util::parse_ranges(l.remote_ranges)});
+      asio::co_spawn(io, accept_loop(*acceptor, rt), asio::detached);
+      spdlog::info("event=listening listener={} address={} tls={} auth={} relay={}", l.name,
+                   l.address, config::to_string(l.tls), config::to_string(l.auth),
+                   config::to_string(l.relay));
+      ++acceptor;
+    }
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](std::error_code, int sig) {
+      spdlog::info("event=shutdown signal={}", sig);
+      for (auto& a : acceptors) a.close();
+      io.stop();
+    });
+    spdlog::info("event=started hostname={} data_dir={}", cfg.server.hostname,
+                 cfg.server.data_dir);
+    io.run();
+    blocking_pool.join();
+    queue->stop();
+    spdlog::info("event=stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::critical("mailroom: {}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace mailroom::server

@@ -1,0 +1,237 @@
+// The session's I/O loop: greeting, command dispatch, reply buffering, timeouts.
+#include "server/session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+#include "smtp/reply.hpp"
+#include "util/rfc5322_date.hpp"
+
+namespace mailroom::server {
+
+using asio::use_awaitable;
+using std::chrono::seconds;
+
+namespace {
+
+std::string next_session_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  static const auto boot = static_cast<std::uint64_t>(std::time(nullptr));
+  return fmt::format("{:x}{:05x}", boot & 0xffffff, ++counter);
+}
+
+std::string remote_ip(const asio::ip::tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "unknown";
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
+  return addr.to_string();
+}
+
+constexpr std::size_t kFlushThresholdBytes = 8192;
+
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, ListenerRuntime& rt, std::string session_id)
+    : rt_(rt),
+      transport_(std::move(socket)),
+      id_(std::move(session_id)),
+      client_ip_(remote_ip(transport_.socket())),
+      lines_(rt.cfg.limits.max_command_line_bytes),
+      watchdog_timer_(transport_.socket().get_executor()) {
+  rt_.counts.total++;
+  rt_.counts.per_listener[rt_.listener.name]++;
+  rt_.counts.per_client_ip[client_ip_]++;
+}
+
+Session::~Session() {
+  rt_.counts.total--;
+  rt_.counts.per_listener[rt_.listener.name]--;
+  if (--rt_.counts.per_client_ip[client_ip_] == 0) rt_.counts.per_client_ip.erase(client_ip_);
+}
+
+void start_session(asio::ip::tcp::socket socket, ListenerRuntime& rt) {
+  auto ex = socket.get_executor();
+  auto session = std::make_shared<Session>(std::move(socket), rt, next_session_id());
+  asio::co_spawn(ex, [session]() { return session->run(); }, asio::detached);
+}
+
+void Session::set_deadline(seconds timeout) {
+  deadline_ = std::min(Clock::now() + timeout, session_deadline_);
+}
+
+asio::awaitable<void> Session::watchdog() {
+  while (!closing_) {
+    watchdog_timer_.expires_at(deadline_);
+    co_await watchdog_timer_.async_wait(use_tuple);
+    if (closing_) break;
+    if (Clock::now() < deadline_) continue;  // the deadline moved while we slept
+    timed_out_ = true;
+    spdlog::info("session={} client={} event=timeout state={}", id_, client_ip_,
+                 reading_ ? "reading" : "writing");
+    // Tell a client that is waiting on us why we hang up; one that stopped reading gets nothing.
+    if (reading_ && !writing_) {
+      writing_ = true;
+      co_await transport_.write_all(smtp::replies::timeout(rt_.cfg.server.hostname).wire());
+    }
+    close("timeout");
+    break;
+  }
+}
+
+void Session::close(const std::string& why) {
+  if (closing_) return;
+  closing_ = true;
+  spdlog::debug("session={} event=close reason={}", id_, why);
+  transport_.close();
+  watchdog_timer_.cancel();
+}
+
+void Session::reply(const smtp::Reply& r) {
+  out_ += r.wire();
+  if (r.code >= 400 && r.code != 421) errors_++;
+  if (r.code >= 400) {
+    spdlog::info("session={} client={} event=reply code={} text=\"{}\"", id_, client_ip_, r.code,
+                 r.summary());
+  }
+}
+
+asio::awaitable<bool> Session::flush() {
+  if (out_.empty() || closing_) co_return !closing_;
+  std::string data;
+  data.swap(out_);
+  writing_ = true;
+  auto ec = co_await transport_.write_all(data);
+  writing_ = false;
+  if (ec) {
+    close("write error: " + ec.message());
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Session::reply_now(const smtp::Reply& r) {
+  reply(r);
+  co_await flush();
+}
+
+asio::awaitable<bool> Session::fill(seconds timeout) {
+  if (closing_) co_return false;
+  set_deadline(timeout);
+  reading_ = true;
+  auto [ec, data] = co_await transport_.read_available();
+  reading_ = false;
+  if (ec || data.empty()) {
+    close(ec ? ec.message() : "eof");
+    co_return false;
+  }
+  lines_.append(data);
+  co_return true;
+}
+
+asio::awaitable<std::optional<smtp::LineBuffer::Line>> Session::read_line() {
+  for (;;) {
+    if (auto line = lines_.next_line()) co_return line;
+    if (!co_await flush()) co_return std::nullopt;
+    if (!co_await fill(seconds(rt_.cfg.limits.idle_timeout_s))) co_return std::nullopt;
+  }
+}
+
+asio::awaitable<void> Session::error_delay() {
+  // Tarpit clients that keep making mistakes (Postfix smtpd_soft_error_limit).
+  if (errors_ < rt_.cfg.limits.soft_error_limit || rt_.cfg.limits.error_delay_ms == 0) co_return;
+  if (!co_await flush()) co_return;
+  asio::steady_timer t(transport_.socket().get_executor());
+  t.expires_after(std::chrono::milliseconds(rt_.cfg.limits.error_delay_ms));
+  co_await t.async_wait(use_tuple);
+}
+
+asio::awaitable<void> Session::run() {
+  auto self = shared_from_this();
+  const auto& limits = rt_.cfg.limits;
+  session_deadline_ = Clock::now() + seconds(limits.session_timeout_s);
+  set_deadline(seconds(limits.idle_timeout_s));
+  asio::co_spawn(
+      transport_.socket().get_executor(), [self] { return self->watchdog(); }, asio::detached);
+
+  spdlog::info("session={} event=connect client={} listener={}", id_, client_ip_,
+               rt_.listener.name);
+  // Connection-level refusals happen before any TLS work, so they cost almost nothing.
+  if (!util::any_contains(rt_.remote_ranges, client_ip_)) {
+    co_await reply_now(smtp::replies::client_not_permitted());
+  } else if (rt_.counts.total > limits.max_connections ||
+             rt_.counts.per_listener[rt_.listener.name] > rt_.listener.max_connections) {
+    co_await reply_now(smtp::replies::service_not_available(rt_.cfg.server.hostname));
+  } else if (rt_.counts.per_client_ip[client_ip_] > rt_.listener.max_connections_per_client) {
+    co_await reply_now(smtp::replies::too_many_connections_from_client());
+  } else {
+    bool ready = true;
+    if (rt_.listener.tls == config::TlsMode::Implicit) {
+      ready = rt_.tls != nullptr && !(co_await transport_.start_tls(*rt_.tls));
+      if (!ready) spdlog::info("session={} event=tls_failed implicit=1", id_);
+    }
+    if (ready) {
+      reply(smtp::replies::greeting(rt_.cfg.server.hostname, rt_.cfg.server.banner,
+                                    util::rfc5322_now()));
+      co_await serve_commands();
+    }
+  }
+  co_await flush();
+  close("end");
+  spdlog::info("session={} event=disconnect client={} messages={} errors={}{}", id_, client_ip_,
+               messages_, errors_, timed_out_ ? " timeout=1" : "");
+}
+
+asio::awaitable<void> Session::serve_commands() {
+  const auto& limits = rt_.cfg.limits;
+  while (!closing_) {
+    auto line = co_await read_line();
+    if (!line) break;
+    if (line->too_long) {
+      reply(smtp::replies::line_too_long());
+    } else if (smtp::contains_forbidden_bytes(line->text)) {
+      reply(smtp::replies::bad_characters());
+    } else {
+      co_await dispatch(smtp::parse_command(line->text));
+    }
+    if (closing_ || closing_requested_) break;
+    if (errors_ >= limits.hard_error_limit) {
+      co_await reply_now(smtp::replies::too_many_errors());
+      close("too many errors");
+      break;
+    }
+    if (out_.size() > kFlushThresholdBytes && !co_await flush()) break;
+  }
+}
+
+asio::awaitable<void> Session::dispatch(const smtp::Command& cmd) {
+  using smtp::Verb;
+  const auto errors_before = errors_;
+  switch (cmd.verb) {
+    case Verb::Helo: on_helo(cmd, false); break;
+    case Verb::Ehlo: on_helo(cmd, true); break;
+    case Verb::Mail: on_mail(cmd); break;
+    case Verb::Rcpt: on_rcpt(cmd); break;
+    case Verb::Data: co_await on_data(cmd); break;
+    case Verb::Bdat: co_await on_bdat(cmd); break;
+    case Verb::Rset: on_rset(cmd); break;
+    case Verb::Noop: reply(smtp::replies::ok()); break;
+    case Verb::Quit: on_quit(cmd); break;
+    case Verb::Vrfy: on_vrfy(cmd); break;
+    case Verb::Expn: reply(smtp::replies::expn_disabled()); break;
+    case Verb::Help: reply(smtp::replies::help()); break;
+    case Verb::Auth: co_await on_auth(cmd); break;
+    case Verb::StartTls: co_await on_starttls(cmd); break;
+    case Verb::Unknown: reply(smtp::replies::unrecognized_command()); break;
+  }
+  if (errors_ > errors_before) co_await error_delay();
+}
+
+void Session::log_state(const char* from, const char* to) {
+  spdlog::debug("session={} state {} -> {}", id_, from, to);
+}
+
+}  // namespace mailroom::server

@@ -1,0 +1,131 @@
+// server/session: one inbound SMTP session (RFC 5321), from greeting to close.
+//
+// Owns the connection state (HELO, TLS, AUTH, error count) and the mail transaction (MAIL, RCPT,
+// DATA/BDAT) of one client. Parsing is delegated to the pure smtp/ layer; this class decides and
+// replies. Replies are buffered and flushed when no further pipelined command is waiting
+// (RFC 2920), before blocking work, or when the buffer grows past a few KB. Every client-caused
+// error gets a precise reply with an enhanced status code and the session goes on, until
+// limits.hard_error_limit errors, when it answers 421 4.7.0 and closes. Timeouts (idle, DATA,
+// total session time) answer 421 4.4.2 and close (RFC 5321 4.5.3.2).
+//
+// A message is answered 250 only after the queue reports it fsync'd. Plaintext pipelined after
+// STARTTLS is discarded, never executed inside TLS (RFC 3207 4.2, CVE-2011-0411).
+//
+// Files: session.cpp (I/O loop, replies, timeouts), session_commands.cpp (HELO..QUIT, STARTTLS),
+// session_data.cpp (DATA, BDAT, commit), session_auth.cpp (AUTH PLAIN/LOGIN).
+#pragma once
+
+#include <asio.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "queue/queue.hpp"
+#include "server/listener_runtime.hpp"
+#include "server/transport.hpp"
+#include "smtp/command.hpp"
+#include "smtp/line_buffer.hpp"
+#include "smtp/mail_args.hpp"
+#include "smtp/reply.hpp"
+
+namespace mailroom::server {
+
+// The mail transaction: everything RSET, EHLO, STARTTLS and a completed message clear.
+struct Transaction {
+  bool has_sender = false;
+  smtp::MailArgs mail;
+  std::vector<queue::EnvelopeRecipient> recipients;
+  std::uint32_t refused_recipients = 0;
+  // BDAT (RFC 3030): chunks accumulate here until LAST.
+  std::unique_ptr<queue::IncomingMessage> bdat_message;
+  bool bdat_started = false;
+  std::uint64_t bdat_bytes = 0;
+  bool bdat_failed = false;  // a chunk was refused: refuse the rest, consume their bytes
+  int bdat_bare_newline_state = 0;
+  bool bdat_bare_newline = false;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(asio::ip::tcp::socket socket, ListenerRuntime& rt, std::string session_id);
+  ~Session();
+  // Runs the whole session; never throws.
+  asio::awaitable<void> run();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // --- I/O (session.cpp) ---
+  asio::awaitable<bool> fill(std::chrono::seconds timeout);  // read more into lines_
+  asio::awaitable<std::optional<smtp::LineBuffer::Line>> read_line();  // flushes, then reads
+  asio::awaitable<bool> flush();
+  void reply(const smtp::Reply& r);       // buffer a reply, count errors
+  asio::awaitable<void> reply_now(const smtp::Reply& r);  // buffer and flush
+  asio::awaitable<void> watchdog();
+  void set_deadline(std::chrono::seconds timeout);
+  void close(const std::string& why);
+  asio::awaitable<void> serve_commands();
+  asio::awaitable<void> dispatch(const smtp::Command& cmd);
+  asio::awaitable<void> error_delay();
+
+  // --- commands (session_commands.cpp) ---
+  void on_helo(const smtp::Command& cmd, bool extended);
+  void on_mail(const smtp::Command& cmd);
+  void on_rcpt(const smtp::Command& cmd);
+  void on_rset(const smtp::Command& cmd);
+  void on_vrfy(const smtp::Command& cmd);
+  void on_quit(const smtp::Command& cmd);
+  asio::awaitable<void> on_starttls(const smtp::Command& cmd);
+  void reset_transaction();
+  bool require_no_args(const smtp::Command& cmd);
+  bool auth_offered() const;
+  bool starttls_offered() const;
+
+  // --- message data (session_data.cpp) ---
+  asio::awaitable<void> on_data(const smtp::Command& cmd);
+  asio::awaitable<void> on_bdat(const smtp::Command& cmd);
+  asio::awaitable<bool> discard_bytes(std::uint64_t n);
+  asio::awaitable<void> commit_message(std::unique_ptr<queue::IncomingMessage> msg);
+  std::unique_ptr<queue::IncomingMessage> begin_message(std::error_code& ec);
+  std::string received_header(const std::string& message_id) const;
+
+  // --- AUTH (session_auth.cpp) ---
+  asio::awaitable<void> on_auth(const smtp::Command& cmd);
+  asio::awaitable<std::optional<std::string>> auth_response(std::optional<std::string> given,
+                                                            smtp::Reply prompt);
+  asio::awaitable<bool> check_password(const std::string& user, const std::string& password);
+  asio::awaitable<void> auth_result(bool ok, const std::string& user);
+
+  void log_state(const char* from, const char* to);
+
+  ListenerRuntime& rt_;
+  Transport transport_;
+  std::string id_;
+  std::string client_ip_;
+  smtp::LineBuffer lines_;
+  std::string out_;
+
+  // connection state
+  std::string helo_;
+  bool esmtp_ = false;
+  std::string auth_user_;
+  std::uint32_t errors_ = 0;
+  std::uint32_t auth_failures_ = 0;
+  bool closing_ = false;
+  bool closing_requested_ = false;  // QUIT: flush the 221, then close
+  bool reading_ = false;
+  bool writing_ = false;
+  bool timed_out_ = false;
+  std::uint32_t messages_ = 0;
+  Transaction tx_;
+
+  Clock::time_point session_deadline_;
+  Clock::time_point deadline_;
+  asio::steady_timer watchdog_timer_;
+};
+
+// Starts a session for an accepted socket (the listener's acceptor calls this).
+void start_session(asio::ip::tcp::socket socket, ListenerRuntime& rt);
+
+}  // namespace mailroom::server

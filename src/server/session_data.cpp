@@ -1,0 +1,250 @@
+// Message transfer: DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030), and the commit to the queue.
+//
+// Only <CRLF>.<CRLF> ends DATA. A message containing a bare CR or LF is refused whole with
+// 550 5.5.2 (after its real end-of-data), never normalised and passed on: this is the strict
+// reading of Postfix's smtpd_forbid_bare_newline fix for SMTP smuggling (CVE-2023-51764), and it
+// means no message we accept can be re-split by a laxer server downstream. BDAT chunks are
+// always consumed in full, whatever the reply, so chunk bytes are never taken for commands.
+#include <spdlog/spdlog.h>
+
+#include "server/async_bridge.hpp"
+#include "server/session.hpp"
+#include "smtp/bdat.hpp"
+#include "smtp/data_reader.hpp"
+#include "util/rfc5322_date.hpp"
+
+namespace mailroom::server {
+
+using std::chrono::seconds;
+
+namespace {
+
+const char* body_type_name(smtp::BodyType t) {
+  switch (t) {
+    case smtp::BodyType::EightBitMime: return "8BITMIME";
+    case smtp::BodyType::BinaryMime: return "BINARYMIME";
+    case smtp::BodyType::SevenBit: return "7BIT";
+    case smtp::BodyType::Unspecified: return "7BIT";
+  }
+  return "7BIT";
+}
+
+// Tracks bare CR / bare LF across chunk boundaries.
+void scan_bare_newlines(std::string_view data, int& prev_cr, bool& found) {
+  for (char c : data) {
+    if (prev_cr && c != '\n') found = true;
+    if (c == '\n' && !prev_cr) found = true;
+    prev_cr = c == '\r';
+  }
+}
+
+}  // namespace
+
+std::string Session::received_header(const std::string& message_id) const {
+  // RFC 5321 4.4 trace field; "with" per RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA, UTF8SMTP...).
+  std::string with = tx_.mail.smtputf8 ? "UTF8SMTP" : (esmtp_ ? "ESMTP" : "SMTP");
+  if (transport_.tls_active()) with += "S";
+  if (!auth_user_.empty()) with += "A";
+  if (with == "SMTPS" || with == "SMTPA" || with == "SMTPSA") with = "E" + with;
+  std::string h = fmt::format("Received: from {} ([{}])\r\n\tby {} (mailroom) with {} id {}",
+                              smtp::sanitize_text(helo_, 255), client_ip_,
+                              rt_.cfg.server.hostname, with, message_id);
+  if (transport_.tls_active()) h += fmt::format("\r\n\t(using {})", transport_.tls_description());
+  // Naming the recipient is only safe when there is one (RFC 5321 7.6: no BCC disclosure).
+  if (tx_.recipients.size() == 1)
+    h += fmt::format("\r\n\tfor <{}>", smtp::sanitize_text(tx_.recipients.front().address, 512));
+  h += fmt::format("; {}\r\n", util::rfc5322_now());
+  return h;
+}
+
+std::unique_ptr<queue::IncomingMessage> Session::begin_message(std::error_code& ec) {
+  queue::Envelope env;
+  env.id = rt_.queue.new_message_id();
+  env.sender = tx_.mail.sender.is_null ? "" : tx_.mail.sender.str();
+  env.recipients = tx_.recipients;
+  env.ret = tx_.mail.ret;
+  env.envid = tx_.mail.envid;
+  env.body_type = body_type_name(tx_.mail.body);
+  env.smtputf8 = tx_.mail.smtputf8;
+  env.client_ip = client_ip_;
+  env.client_helo = smtp::sanitize_text(helo_, 255);
+  env.auth_user = auth_user_;
+  env.listener = rt_.listener.name;
+  env.arrival_unix = std::time(nullptr);
+  auto header = received_header(env.id);
+  auto msg = rt_.queue.begin(std::move(env));
+  ec = msg->append(header);
+  return msg;
+}
+
+asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMessage> msg) {
+  const auto id = msg->envelope.id;
+  const auto size = msg->size();
+  const auto rcpts = msg->envelope.recipients.size();
+  const auto sender = msg->envelope.sender;
+  auto ec = co_await async_commit(rt_.queue, std::move(msg));
+  if (ec) {
+    spdlog::error("session={} client={} msgid={} event=commit_failed error=\"{}\"", id_,
+                  client_ip_, id, ec.message());
+    reply(ec == std::errc::no_space_on_device || ec == std::errc::file_too_large
+              ? smtp::replies::insufficient_storage()
+              : smtp::replies::local_error());
+    co_return;
+  }
+  messages_++;
+  spdlog::info("session={} client={} msgid={} event=queued from=<{}> nrcpt={} size={}", id_,
+               client_ip_, id, smtp::sanitize_text(sender), rcpts, size);
+  reply(smtp::replies::queued(fmt::format("{}@{}", id, rt_.cfg.server.hostname)));
+}
+
+asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
+  if (helo_.empty()) co_return reply(smtp::replies::send_hello_first());
+  if (!cmd.args.empty()) co_return reply(smtp::replies::invalid_arguments());
+  if (tx_.bdat_started) co_return reply(smtp::replies::bad_sequence_bdat_data());
+  if (!tx_.has_sender) co_return reply(smtp::replies::need_mail());
+  if (tx_.recipients.empty()) co_return reply(smtp::replies::need_rcpt());
+  if (tx_.mail.body == smtp::BodyType::BinaryMime)
+    co_return reply(smtp::replies::bad_binary_with_data());
+
+  co_await reply_now(smtp::replies::start_mail_input());
+  if (closing_) co_return;
+  const auto& limits = rt_.cfg.limits;
+  smtp::DataReader reader({rt_.listener.max_message_size, limits.max_text_line_bytes});
+  std::error_code store_ec;
+  auto msg = begin_message(store_ec);
+  std::string content;
+  auto consume = [&](std::string_view in) {
+    content.clear();
+    std::size_t used = reader.feed(in, content);
+    if (!store_ec && !content.empty() && !reader.too_big()) store_ec = msg->append(content);
+    if (reader.done()) lines_.append(in.substr(used));  // pipelined commands after the dot
+  };
+  consume(lines_.take_buffered());
+  const auto started = Clock::now();
+  while (!reader.done()) {
+    set_deadline(seconds(limits.data_timeout_s));
+    reading_ = true;
+    auto [ec, data] = co_await transport_.read_available();
+    reading_ = false;
+    if (ec || data.empty()) {
+      spdlog::info("session={} client={} event=data_aborted bytes={}", id_, client_ip_,
+                   reader.size());
+      close("connection lost during DATA");
+      co_return;
+    }
+    consume(data);
+    // Slow-drip defence: a client that keeps the connection alive with a trickle of bytes.
+    auto elapsed = std::chrono::duration_cast<seconds>(Clock::now() - started).count();
+    if (limits.min_data_rate_bytes_per_s > 0 && elapsed >= 10 && !reader.done() &&
+        reader.size() < static_cast<std::uint64_t>(elapsed) * limits.min_data_rate_bytes_per_s) {
+      co_await reply_now(smtp::replies::timeout(rt_.cfg.server.hostname));
+      close("data rate too low");
+      co_return;
+    }
+  }
+  if (reader.bare_newline()) {
+    reply(smtp::replies::bare_newline());
+  } else if (reader.too_big()) {
+    reply(smtp::replies::message_too_big());
+  } else if (reader.line_too_long()) {
+    reply(smtp::replies::line_too_long());
+  } else if (store_ec) {
+    spdlog::error("session={} event=spool_failed error=\"{}\"", id_, store_ec.message());
+    reply(smtp::replies::insufficient_storage());
+  } else {
+    co_await commit_message(std::move(msg));
+  }
+  reset_transaction();
+}
+
+// Reads and throws away `n` bytes of a refused BDAT chunk.
+asio::awaitable<bool> Session::discard_bytes(std::uint64_t n) {
+  std::string buffered = lines_.take_buffered();
+  auto take = std::min<std::uint64_t>(n, buffered.size());
+  lines_.append(std::string_view(buffered).substr(take));
+  n -= take;
+  while (n > 0) {
+    set_deadline(seconds(rt_.cfg.limits.data_timeout_s));
+    reading_ = true;
+    auto [ec, data] = co_await transport_.read_available();
+    reading_ = false;
+    if (ec || data.empty()) {
+      close("connection lost during BDAT");
+      co_return false;
+    }
+    auto used = std::min<std::uint64_t>(n, data.size());
+    n -= used;
+    if (n == 0) lines_.append(data.substr(used));
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
+  auto parsed = smtp::parse_bdat_args(cmd.args);
+  if (!parsed.ok()) {
+    // Without a valid size we cannot tell chunk bytes from commands: stop rather than guess.
+    co_await reply_now(smtp::replies::bdat_syntax_closing());
+    close("bad BDAT arguments");
+    co_return;
+  }
+  const auto [size, last] = *parsed.value;
+  std::optional<smtp::Reply> refusal;
+  if (helo_.empty()) refusal = smtp::replies::send_hello_first();
+  else if (!tx_.has_sender) refusal = smtp::replies::need_mail();
+  else if (tx_.recipients.empty()) refusal = smtp::replies::need_rcpt();
+  if (refusal) {
+    if (co_await discard_bytes(size)) reply(*refusal);
+    co_return;
+  }
+  std::error_code store_ec;
+  if (!tx_.bdat_started) {
+    tx_.bdat_started = true;
+    tx_.bdat_message = begin_message(store_ec);
+  }
+  auto& msg = tx_.bdat_message;
+  const bool binary = tx_.mail.body == smtp::BodyType::BinaryMime;
+  const std::uint64_t max = rt_.listener.max_message_size;
+  bool too_big = false;
+  auto accept = [&](std::string_view part) {
+    if (!binary) scan_bare_newlines(part, tx_.bdat_bare_newline_state, tx_.bdat_bare_newline);
+    if (tx_.bdat_bytes + part.size() > max) too_big = true;
+    tx_.bdat_bytes += part.size();
+    if (!too_big && !store_ec) store_ec = msg->append(part);
+  };
+  std::uint64_t remaining = size;
+  {
+    std::string buffered = lines_.take_buffered();
+    auto take = std::min<std::uint64_t>(remaining, buffered.size());
+    accept(std::string_view(buffered).substr(0, take));
+    lines_.append(std::string_view(buffered).substr(take));
+    remaining -= take;
+  }
+  while (remaining > 0) {
+    set_deadline(seconds(rt_.cfg.limits.data_timeout_s));
+    reading_ = true;
+    auto [ec, data] = co_await transport_.read_available();
+    reading_ = false;
+    if (ec || data.empty()) {
+      close("connection lost during BDAT");
+      co_return;
+    }
+    auto used = std::min<std::uint64_t>(remaining, data.size());
+    accept(data.substr(0, used));
+    remaining -= used;
+    if (remaining == 0) lines_.append(data.substr(used));
+  }
+  if (too_big || store_ec) {
+    reply(too_big ? smtp::replies::message_too_big() : smtp::replies::insufficient_storage());
+    reset_transaction();
+    co_return;
+  }
+  if (!last) co_return reply(smtp::replies::bdat_received(size));
+  if (tx_.bdat_bare_newline) {
+    reply(smtp::replies::bare_newline());
+  } else {
+    co_await commit_message(std::move(msg));
+  }
+  reset_transaction();
+}
+
+}  // namespace mailroom::server
