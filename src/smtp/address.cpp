@@ -71,6 +71,11 @@ std::optional<std::string> canonical_address_literal(std::string_view d) {
   bool v6 = iequals_prefix(inner, kV6Tag);
   if (v6) inner.remove_prefix(kV6Tag.size());
   if (inner.empty() || inner.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  // inet_pton stops at a NUL, so "[192.0.2.1\0junk]" would pass: allow only address characters.
+  for (char c : inner) {
+    bool hex = is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!(is_digit(c) || c == '.' || (v6 && (hex || c == ':')))) return std::nullopt;
+  }
   std::string text(inner);  // inet_pton needs a NUL-terminated string
   if (v6) {
     in6_addr a6{};

@@ -168,6 +168,8 @@ TEST(Domain, AddressLiterals) {
   EXPECT_FALSE(is_address_literal("[01.2.3.4]"));
   EXPECT_FALSE(is_address_literal("[1.2.3.4 ]"));
   EXPECT_FALSE(is_address_literal("[IPv6:" + std::string(100, '1') + "]"));
+  EXPECT_FALSE(is_address_literal(std::string("[192.0.2.1\0junk]", 16)));
+  EXPECT_FALSE(is_address_literal(std::string("[IPv6:::1\0]", 11)));
 }
 
 TEST(Domain, HeloArgument) {
