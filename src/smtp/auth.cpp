@@ -40,6 +40,13 @@ Outcome<AuthArgs> parse_auth_args(std::string_view args) {
 
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.empty()) return std::string();
+  // libsodium 1.0.18 (Debian 12) maps octets >= 0x80 to 6-bit values instead of refusing them
+  // ("\xff\xdf\x6b\xc3" decodes to 3 bytes), so the alphabet is checked here first.
+  for (char c : text) {
+    bool in_alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                       c == '+' || c == '/' || c == '=';
+    if (!in_alphabet) return std::nullopt;
+  }
   std::string out(text.size() / 4 * 3 + 3, '\0');
   std::size_t out_len = 0;
   const char* end = nullptr;

@@ -52,6 +52,9 @@ TEST(Base64, StrictDecode) {
   EXPECT_FALSE(base64_decode("dGVz_A=="));  // URL-safe alphabet
   EXPECT_FALSE(base64_decode("*"));
   EXPECT_FALSE(base64_decode("="));
+  EXPECT_FALSE(base64_decode("\xff\xdf\x6b\xc3"));  // high octets (libsodium 1.0.18 accepts them)
+  EXPECT_FALSE(base64_decode("\x80\x80\x80\x80"));
+  EXPECT_FALSE(base64_decode(std::string("dGVz\0A==", 8)));
 }
 
 TEST(Base64, EncodeRoundTrips) {
