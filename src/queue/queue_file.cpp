@@ -1,0 +1,322 @@
+#include "queue/queue_file.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "queue/message_id.hpp"
+
+namespace mailroom::queue {
+namespace {
+
+std::error_code last_error() { return {errno, std::system_category()}; }
+
+// Percent-escapes everything that could break the line/field structure. An empty value is
+// written as a lone "%" so that fields never collapse.
+std::string escape(std::string_view v) {
+  if (v.empty()) return "%";
+  std::string out;
+  out.reserve(v.size());
+  for (unsigned char c : v) {
+    if (c <= 0x20 || c == '%' || c == 0x7f) {
+      out += fmt::format("%{:02X}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> unescape(std::string_view v) {
+  if (v == "%") return std::string();
+  std::string out;
+  out.reserve(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != '%') {
+      out += v[i];
+      continue;
+    }
+    if (i + 2 >= v.size()) return std::nullopt;
+    unsigned value = 0;
+    auto [p, ec] = std::from_chars(v.data() + i + 1, v.data() + i + 3, value, 16);
+    if (ec != std::errc() || p != v.data() + i + 3) return std::nullopt;
+    out += static_cast<char>(value);
+    i += 2;
+  }
+  return out;
+}
+
+std::vector<std::string_view> split_spaces(std::string_view line) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (start <= line.size()) {
+    auto sp = line.find(' ', start);
+    if (sp == std::string_view::npos) sp = line.size();
+    parts.push_back(line.substr(start, sp - start));
+    start = sp + 1;
+  }
+  return parts;
+}
+
+template <typename Int>
+bool parse_int(std::string_view s, Int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+std::error_code pread_all(int fd, char* buf, std::size_t n, std::uint64_t off) {
+  while (n > 0) {
+    ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(off));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
+    }
+    if (r == 0) return std::make_error_code(std::errc::illegal_byte_sequence);
+    buf += r;
+    n -= static_cast<std::size_t>(r);
+    off += static_cast<std::uint64_t>(r);
+  }
+  return {};
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+QueuePaths::QueuePaths(std::string queue_dir) : root(std::move(queue_dir)) {}
+std::string QueuePaths::incoming_file(std::string_view id) const {
+  return incoming_dir() + "/" + std::string(id);
+}
+std::string QueuePaths::message_file(std::string_view id) const {
+  return messages_dir() + "/" + std::string(id);
+}
+
+std::string encode_trailer(const Envelope& e, std::uint64_t body_bytes) {
+  std::string rec = "MAILROOM-ENVELOPE 1\n";
+  auto field = [&](std::string_view key, std::string_view value) {
+    rec.append(key);
+    rec += ' ';
+    rec += escape(value);
+    rec += '\n';
+  };
+  field("id", e.id);
+  field("sender", e.sender);
+  field("ret", e.ret);
+  field("envid", e.envid);
+  field("body", e.body_type);
+  field("smtputf8", e.smtputf8 ? "1" : "0");
+  field("client_ip", e.client_ip);
+  field("client_helo", e.client_helo);
+  field("auth_user", e.auth_user);
+  field("listener", e.listener);
+  field("arrival", std::to_string(e.arrival_unix));
+  for (const auto& r : e.recipients) {
+    rec += fmt::format("rcpt {} {} {}\n", escape(r.address), escape(r.orcpt), r.notify);
+  }
+  rec += "end\n";
+  std::string footer = fmt::format("MAILROOM-QUEUE-V1 {:020d} {:010d}\n", body_bytes, rec.size());
+  return rec + footer;
+}
+
+std::optional<Envelope> decode_envelope(std::string_view record) {
+  Envelope e;
+  bool saw_header = false, saw_end = false;
+  std::size_t pos = 0;
+  while (pos < record.size()) {
+    auto nl = record.find('\n', pos);
+    if (nl == std::string_view::npos) return std::nullopt;
+    std::string_view line = record.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (!saw_header) {
+      if (line != "MAILROOM-ENVELOPE 1") return std::nullopt;
+      saw_header = true;
+      continue;
+    }
+    if (line == "end") {
+      saw_end = true;
+      break;
+    }
+    auto parts = split_spaces(line);
+    if (parts.empty()) return std::nullopt;
+    auto key = parts[0];
+    if (key == "rcpt") {
+      if (parts.size() != 4) return std::nullopt;
+      EnvelopeRecipient r;
+      auto addr = unescape(parts[1]);
+      auto orcpt = unescape(parts[2]);
+      if (!addr || !orcpt || !parse_int(parts[3], r.notify)) return std::nullopt;
+      r.address = std::move(*addr);
+      r.orcpt = std::move(*orcpt);
+      e.recipients.push_back(std::move(r));
+      continue;
+    }
+    if (parts.size() != 2) return std::nullopt;
+    auto value = unescape(parts[1]);
+    if (!value) return std::nullopt;
+    if (key == "id")
+      e.id = *value;
+    else if (key == "sender")
+      e.sender = *value;
+    else if (key == "ret")
+      e.ret = *value;
+    else if (key == "envid")
+      e.envid = *value;
+    else if (key == "body")
+      e.body_type = *value;
+    else if (key == "smtputf8")
+      e.smtputf8 = (*value == "1");
+    else if (key == "client_ip")
+      e.client_ip = *value;
+    else if (key == "client_helo")
+      e.client_helo = *value;
+    else if (key == "auth_user")
+      e.auth_user = *value;
+    else if (key == "listener")
+      e.listener = *value;
+    else if (key == "arrival") {
+      if (!parse_int(std::string_view(*value), e.arrival_unix)) return std::nullopt;
+    }
+    // Unknown keys are skipped: a newer writer may add fields an older reader can ignore.
+  }
+  if (!saw_header || !saw_end) return std::nullopt;
+  return e;
+}
+
+std::error_code read_queue_file_info(const std::string& path, QueueFileInfo& out) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return last_error();
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return last_error();
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  const auto bad = std::make_error_code(std::errc::illegal_byte_sequence);
+  if (size < kFooterBytes) return bad;
+  char footer[kFooterBytes];
+  if (auto ec = pread_all(f.fd, footer, kFooterBytes, size - kFooterBytes)) return ec;
+  std::string_view fv(footer, kFooterBytes);
+  if (fv.substr(0, 18) != "MAILROOM-QUEUE-V1 " || fv[38] != ' ' || fv[49] != '\n') return bad;
+  std::uint64_t body = 0, env = 0;
+  if (!parse_int(fv.substr(18, 20), body) || !parse_int(fv.substr(39, 10), env)) return bad;
+  if (body + env + kFooterBytes != size) return bad;
+  std::string record(env, '\0');
+  if (auto ec = pread_all(f.fd, record.data(), env, body)) return ec;
+  auto e = decode_envelope(record);
+  if (!e) return bad;
+  out.envelope = std::move(*e);
+  out.body_bytes = body;
+  out.file_bytes = size;
+  return {};
+}
+
+std::error_code read_body(const std::string& path, std::uint64_t body_bytes, std::string& out,
+                          std::uint64_t max_bytes) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return last_error();
+  auto n = static_cast<std::size_t>(std::min(body_bytes, max_bytes));
+  out.resize(n);
+  return pread_all(f.fd, out.data(), n, 0);
+}
+
+std::error_code read_headers(const std::string& path, std::uint64_t body_bytes, std::string& out) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return last_error();
+  out.clear();
+  std::uint64_t off = 0;
+  constexpr std::size_t kChunk = 16384;
+  while (off < body_bytes) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, body_bytes - off));
+    std::size_t old = out.size();
+    out.resize(old + n);
+    if (auto ec = pread_all(f.fd, out.data() + old, n, off)) return ec;
+    off += n;
+    auto search_from = old >= 3 ? old - 3 : 0;
+    if (out.compare(0, 2, "\r\n") == 0) {
+      out.clear();
+      return {};
+    }
+    auto end = out.find("\r\n\r\n", search_from);
+    if (end != std::string::npos) {
+      out.resize(end + 2);
+      return {};
+    }
+  }
+  return {};
+}
+
+std::error_code fsync_directory(const std::string& dir) {
+  Fd f;
+  f.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (f.fd < 0) return last_error();
+  if (::fsync(f.fd) != 0) return last_error();
+  return {};
+}
+
+std::error_code ensure_queue_dirs(const QueuePaths& paths) {
+  // mkdir -p, fsyncing each parent whose entries changed so the layout survives a power cut.
+  std::vector<std::string> dirs;
+  for (std::string d = paths.root; !d.empty() && d != "/" && d != ".";) {
+    dirs.push_back(d);
+    auto slash = d.find_last_of('/');
+    if (slash == std::string::npos) break;
+    d = d.substr(0, slash);
+  }
+  std::reverse(dirs.begin(), dirs.end());
+  dirs.push_back(paths.incoming_dir());
+  dirs.push_back(paths.messages_dir());
+  for (const auto& dir : dirs) {
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+      auto slash = dir.find_last_of('/');
+      std::string parent = slash == std::string::npos ? "."
+                           : slash == 0               ? "/"
+                                                      : dir.substr(0, slash);
+      if (auto ec = fsync_directory(parent)) return ec;
+    } else if (errno != EEXIST) {
+      return last_error();
+    }
+  }
+  return {};
+}
+
+namespace {
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return names;
+  while (auto* ent = ::readdir(d)) {
+    std::string_view name = ent->d_name;
+    if (name == "." || name == "..") continue;
+    names.emplace_back(name);
+  }
+  ::closedir(d);
+  return names;
+}
+}  // namespace
+
+std::vector<std::string> list_committed_ids(const QueuePaths& paths) {
+  auto names = list_dir(paths.messages_dir());
+  std::erase_if(names, [](const std::string& n) { return !is_valid_message_id(n); });
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::size_t remove_incoming_leftovers(const QueuePaths& paths) {
+  std::size_t removed = 0;
+  for (const auto& name : list_dir(paths.incoming_dir())) {
+    if (::unlink((paths.incoming_dir() + "/" + name).c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace mailroom::queue
