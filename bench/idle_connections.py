@@ -1,12 +1,13 @@
 """idle_connections: scenario (g), many concurrent idle SMTP sessions held open against a server.
 
 Opens up to N loopback connections (a bounded number of connects in flight, a bounded total
-time, giving up early once nothing progresses for OPEN_STALL_S), reads each greeting and then leaves the session idle. While they are open it reads the
-server's memory (VmRSS and Pss of its process tree) and times how long a new session waits for
-its 220 greeting. A server that stops accepting (Postfix serves one session per smtpd process, at
-most default_process_limit = 100) is reported as such: connections still pending at the deadline
-are left pending, and probes that get no greeting in time count as timeouts. Every socket is closed
-before returning. Needs RLIMIT_NOFILE above N (bench/run.py raises it). 127.0.0.1 only.
+time, giving up early once nothing progresses for OPEN_STALL_S), reads each greeting and then
+leaves the session idle. While they are open it reads the server's memory (VmRSS and Pss of
+its process tree) and times how long a new session waits for its 220 greeting. A server that
+stops accepting (Postfix serves one session per smtpd process, at most default_process_limit =
+100) is reported as such: connections still pending at the deadline are left pending, and
+probes that get no greeting in time count as timeouts. Every socket is closed before returning.
+Needs RLIMIT_NOFILE above N (bench/run.py raises it). 127.0.0.1 only.
 """
 
 import errno

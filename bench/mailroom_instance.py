@@ -117,8 +117,8 @@ key_file = "{self.key_file}"
     def clear_mailboxes(self):
         empty_dirs(self.maildir_new_dirs(), self.trash_dir)
 
-    def discard_delivered(self):
-        discard_trash(self.trash_dir)
+    def discard_delivered(self, budget_s):
+        return discard_trash(self.trash_dir, budget_s)
 
     def deferred_reason(self):
         return tail(self.log_file, 10)

@@ -56,7 +56,7 @@ def _allow_alternate_config_dir(conf_dir):
     if not os.path.exists(main_cf):
         tmp = main_cf + ".bench-tmp"
         with open(tmp, "w") as f:
-            f.write("# Written by mailroom's bench/ so private Postfix instances may run with -c DIR.\n"
+            f.write("# Written by mailroom's bench/: private Postfix instances run with -c DIR.\n"
                     "compatibility_level = 3.6\n"
                     f"alternate_config_directories = {conf_dir}\n")
         try:
@@ -189,8 +189,8 @@ smtpd_tls_key_file = {self.key_file}
     def clear_mailboxes(self):
         empty_dirs(self.maildir_new_dirs(), self.trash_dir)
 
-    def discard_delivered(self):
-        discard_trash(self.trash_dir)
+    def discard_delivered(self, budget_s):
+        return discard_trash(self.trash_dir, budget_s)
 
     def queue_is_empty(self):
         for sub in ("incoming", "active", "deferred", "maildrop", "hold"):

@@ -38,8 +38,11 @@ def summarize(runs):
         "messages_per_s": statistics.median(r.messages_per_s for r in runs),
         "accepted_per_s": statistics.median(r.accepted_per_s for r in runs),
         "cpu_ms_per_message": statistics.median(r.cpu_ms_per_message for r in runs),
-        "client_cpu_s": statistics.median(r.client_cpu_s for r in runs),
+        "client_cpu_ms_per_message": statistics.median(r.client_cpu_s * 1000.0 / r.messages
+                                                       for r in runs),
         "other_cpu_share": statistics.median(r.other_cpu_s / r.deliver_s for r in runs),
+        "softirq_cpu_ms_per_message": statistics.median(r.softirq_cpu_s * 1000.0 / r.messages
+                                                        for r in runs),
         "latency_samples": len(latencies),
         "latency_p50_ms": percentile(latencies, 0.50),
         "latency_p99_ms": percentile(latencies, 0.99),
@@ -100,7 +103,7 @@ def _filesystem_of(path):
 
 
 def source_revision():
-    """HEAD's short hash, flagged when src/ had uncommitted changes (what the binary was built from)."""
+    """HEAD's short hash, flagged when src/ has uncommitted changes the binary may include."""
     def git(*args):
         done = subprocess.run(["git", "-C", REPO_DIR, *args], capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
@@ -133,9 +136,10 @@ def _throughput_table(scenarios, summaries, quick):
 
 
 def _cost_table(scenarios, summaries):
-    rows = ["| scenario | CPU ms/msg Postfix | CPU ms/msg mailroom | end-of-data→250 p50 / p99 ms "
-            "Postfix | p50 / p99 ms mailroom | samples P / m |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| scenario | CPU ms/msg Postfix | CPU ms/msg mailroom "
+            "| end-of-data→250 p50 / p99 ms Postfix | p50 / p99 ms mailroom "
+            "| latency samples P / m | client CPU ms/msg P / m |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for sc in scenarios:
         p, m = summaries[sc.key].get("postfix"), summaries[sc.key].get("mailroom")
 
@@ -146,7 +150,9 @@ def _cost_table(scenarios, summaries):
         rows.append(f"| {sc.title} | {_fmt(p and p['cpu_ms_per_message'], 2)} "
                     f"| {_fmt(m and m['cpu_ms_per_message'], 2)} | {lat(p)} | {lat(m)} "
                     f"| {p['latency_samples'] if p else '—'} / "
-                    f"{m['latency_samples'] if m else '—'} |")
+                    f"{m['latency_samples'] if m else '—'} "
+                    f"| {_fmt(p and p['client_cpu_ms_per_message'], 2)} / "
+                    f"{_fmt(m and m['client_cpu_ms_per_message'], 2)} |")
     return "\n".join(rows)
 
 
@@ -183,8 +189,8 @@ def _target_lines(scenarios, summaries, idle_results):
             if p and m:
                 ratio = m["messages_per_s"] / p["messages_per_s"]
                 verdict = "met" if ratio >= target else "NOT met"
-                lines.append(f"- {sc.title}: mailroom ≥ {target:g}× Postfix — {ratio:.2f}× — "
-                             f"**{verdict}**")
+                lines.append(f"- {sc.title}: mailroom ≥ {target:g}× Postfix — "
+                             f"{ratio:.2f}× — **{verdict}**")
     scaling = [s for s in scenarios if s.key in ("e10", "e200")]
     if len(scaling) == 2 and all("mailroom" in summaries[s.key] for s in scaling):
         low, high = (summaries[s.key]["mailroom"]["messages_per_s"] for s in scaling)
@@ -197,9 +203,9 @@ def _target_lines(scenarios, summaries, idle_results):
         ok = (r["greeted"] >= r["target"] and rss_mib <= IDLE_RSS_TARGET_MIB
               and r["greeting_timeouts"] == 0
               and (r["greeting_max_ms"] or 1e9) <= IDLE_GREETING_TARGET_MS)
-        lines.append(f"- (g) {r['target']:,} idle sessions with ≤ {IDLE_RSS_TARGET_MIB} MiB RSS and "
-                     f"a new session greeted in ≤ {IDLE_GREETING_TARGET_MS} ms: {r['greeted']:,} "
-                     f"greeted, {rss_mib:,.1f} MiB, greeting max "
+        lines.append(f"- (g) {r['target']:,} idle sessions with ≤ {IDLE_RSS_TARGET_MIB} MiB RSS "
+                     f"and a new session greeted in ≤ {IDLE_GREETING_TARGET_MS} ms: "
+                     f"{r['greeted']:,} greeted, {rss_mib:,.1f} MiB, greeting max "
                      f"{_fmt(r['greeting_max_ms'], 1)} ms — **{'met' if ok else 'NOT met'}**")
     return "\n".join(lines) or "- (no scenario with both servers was run)"
 
@@ -208,15 +214,16 @@ def write_results(path, meta, scenarios, sink_scenarios, summaries, idle_results
     other = [s["other_cpu_share"] for per in summaries.values() for s in per.values()]
     busy_note = ""
     if other and max(other) > 0.25:
-        busy_note = (f"\n> **Caution:** other work used up to {max(other):.0%} of one core during "
-                     "some runs (other processes, or kernel time not charged to any process); "
-                     "figures from a busy machine are noisy. See `other CPU` in the JSON.\n")
+        busy_note = (f"\n> **Caution:** other processes used up to {max(other):.0%} of one core "
+                     "during some runs; figures from a busy machine are noisy and low. "
+                     "See `other_cpu_share` in bench/work/results.json.\n")
     m = meta["machine"]
+    mode = "quick smoke run" if meta["quick"] else "full"
     text = f"""# Benchmarks: mailroom against Postfix
 
 Measured {meta['date']} — mailroom at commit `{meta['revision']}` ({meta['mailroom_version']}),
-{meta['postfix_version']}. Mode: {'quick smoke run' if meta['quick'] else 'full'}, {meta['runs']} run(s) per
-scenario alternating the servers, median shown.
+{meta['postfix_version']}. Mode: {mode}, {meta['runs']} run(s) per scenario alternating the
+servers, median shown.
 
 Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB RAM, Linux {m['kernel']},
 {m['filesystem']} file system, Python {m['python']}. Load generator, both servers and the harness

@@ -24,25 +24,31 @@ from idle_connections import measure_idle  # noqa: E402
 from mailroom_instance import MailroomInstance  # noqa: E402
 from measure import run_sink, run_throughput  # noqa: E402
 from postfix_instance import PostfixInstance  # noqa: E402
-from scenarios import ALL_GROUPS, DOMAIN, MAX_RECIPIENTS, Throughput, recipient_local_parts  # noqa: E402
-from scenarios import select  # noqa: E402
+from scenarios import (ALL_GROUPS, DOMAIN, MAX_RECIPIENTS, Throughput,  # noqa: E402
+                       recipient_local_parts, select)
 from sink_instance import SinkInstance  # noqa: E402
 
 WARMUP = Throughput("warmup", "warmup", "warm-up", 20, 300, 100)
 FD_HEADROOM = 1024
+DISCARD_BUDGET_S = 90
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Benchmark mailroom against Postfix (issue 6).")
     p.add_argument("--mailroom", help="path to the mailroom binary (build/release/mailroom)")
     p.add_argument("--postfix-only", action="store_true",
-                   help="measure only Postfix (and smtp-sink); writes bench/work/RESULTS.postfix-only.md")
+                   help="measure Postfix and smtp-sink only "
+                        "(report: bench/work/RESULTS.postfix-only.md)")
     p.add_argument("--quick", action="store_true", help="about a tenth of the messages: smoke run")
     p.add_argument("--scenarios", default=",".join(ALL_GROUPS),
                    help=f"comma-separated subset of {','.join(ALL_GROUPS)} (default: all)")
     p.add_argument("--runs", type=int, default=None, help="runs per scenario (default 3, quick 1)")
     p.add_argument("--output", help="where to write the Markdown report (default bench/RESULTS.md)")
     args = p.parse_args(argv)
+    try:
+        select(args.scenarios.split(","))
+    except ValueError as e:
+        p.error(str(e))
     if not args.postfix_only and not args.mailroom:
         p.error("--mailroom PATH is required (or --postfix-only)")
     if args.runs is None:
@@ -64,8 +70,8 @@ def raise_fd_limit(needed):
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         soft = target
     if soft < needed:
-        raise BenchError(f"RLIMIT_NOFILE hard limit {hard} is below the {needed} the idle-connection "
-                         "scenario needs; raise it (ulimit -Hn) or skip g")
+        raise BenchError(f"RLIMIT_NOFILE hard limit {hard} is below the {needed} that the "
+                         "idle-connection scenario needs; raise it (ulimit -Hn) or skip g")
 
 
 def _order(servers, run_index):
@@ -78,8 +84,7 @@ class Bench:
         self.server_scenarios, self.sink_scenarios = select(args.scenarios.split(","))
         self.servers = []
         self.sink = None
-        self.runs = {}  # scenario key -> server name -> [RunResult]
-        self.idle = {}  # server name -> [dict]
+        self.results = {}  # scenario key -> server name -> [RunResult, or dict for (g)]
         self.errors = []  # (scenario key, server name, message)
         self.dead = set()
 
@@ -109,20 +114,22 @@ class Bench:
                     log(f"stopping {thing.name}: {e}")
         log("removing the delivered test messages")
         for server in self.servers:
-            server.discard_delivered()
+            if not server.discard_delivered(DISCARD_BUDGET_S):
+                log(f"left some in {server.trash_dir} (deleting them took over "
+                    f"{DISCARD_BUDGET_S} s); the next run removes them, or rm -rf it")
 
     def _alive(self, server):
         return server.name not in self.dead and os.path.exists(f"/proc/{server.root_pid()}")
 
-    def _attempt(self, key, server, fn):
+    def _attempt(self, key, server, measure):
+        """measure() or None; a failure is recorded, and a server whose process died is dropped."""
         if not self._alive(server):
             return None
         try:
-            return fn()
+            return measure()
         except BenchError as e:
-            first_line = str(e).splitlines()[0]
             log(f"{key} on {server.name} FAILED: {e}")
-            self.errors.append((key, server.name, first_line))
+            self.errors.append((key, server.name, str(e).splitlines()[0]))
             if not os.path.exists(f"/proc/{server.root_pid()}"):
                 self.dead.add(server.name)
                 self.errors.append((key, server.name, "server process died; skipped afterwards"))
@@ -131,44 +138,47 @@ class Bench:
     def run_all(self):
         for server in self.servers:
             log(f"warm-up: {WARMUP.messages} messages to {server.name}")
-            self._attempt("warmup", server, lambda s=server: run_throughput(s, WARMUP, False))
+            if self._attempt("warm-up", server, lambda s=server: run_throughput(s, WARMUP, False)) \
+                    is None:
+                self.dead.add(server.name)  # cannot deliver at all: every scenario would stall
         for sc in self.server_scenarios:
             if isinstance(sc, Throughput):
-                self._run_throughput(sc)
+                self._run_scenario(sc, self.servers, run_throughput, self._log_throughput)
         for sc in self.sink_scenarios:
-            for i in range(self.args.runs):
-                r = self._attempt(sc.key, self.sink, lambda s=sc: run_sink(self.sink, s, self.args.quick))
-                if r is None:
-                    continue
-                self.runs.setdefault(sc.key, {}).setdefault("smtp-sink", []).append(r)
-                log(f"{sc.key} run {i + 1}: smtp-sink {r.messages_per_s:,.0f} msg/s")
+            self._run_scenario(sc, [self.sink], run_sink, self._log_throughput)
         for sc in self.server_scenarios:
             if not isinstance(sc, Throughput):
-                self._run_idle(sc)
+                raise_fd_limit(max(sc.connections, sc.quick_connections) + FD_HEADROOM)
+                self._run_scenario(sc, self.servers, measure_idle, self._log_idle)
 
-    def _run_throughput(self, sc):
+    def _run_scenario(self, sc, servers, measure, describe):
+        failed = set()
         for i in range(self.args.runs):
-            for server in _order(self.servers, i):
-                r = self._attempt(sc.key, server, lambda s=server: run_throughput(s, sc, self.args.quick))
-                if r is None:
+            for server in _order(servers, i):
+                if server.name in failed:
+                    continue  # one failure per scenario and server is enough to report
+                result = self._attempt(sc.key, server,
+                                       lambda s=server: measure(s, sc, self.args.quick))
+                if result is None:
+                    failed.add(server.name)
                     continue
-                self.runs.setdefault(sc.key, {}).setdefault(server.name, []).append(r)
-                log(f"{sc.key} run {i + 1}: {server.name} {r.messages_per_s:,.0f} msg/s "
-                    f"({r.messages} msgs, {r.cpu_ms_per_message:.2f} CPU ms/msg, "
-                    f"other load {r.other_cpu_s / r.deliver_s:.0%} of a core)")
+                self.results.setdefault(sc.key, {}).setdefault(server.name, []).append(result)
+                log(f"{sc.key} run {i + 1}: {server.name} {describe(result)}")
 
-    def _run_idle(self, sc):
-        raise_fd_limit((sc.quick_connections if self.args.quick else sc.connections) + FD_HEADROOM)
-        for i in range(self.args.runs):
-            for server in _order(self.servers, i):
-                r = self._attempt(sc.key, server, lambda s=server: measure_idle(s, sc, self.args.quick))
-                if r is None:
-                    continue
-                self.idle.setdefault(server.name, []).append(r)
-                log(f"{sc.key} run {i + 1}: {server.name} greeted {r['greeted']:,}/{r['target']:,}, "
-                    f"RSS {r['rss_idle_kib'] / 1024:,.1f} MiB, new-session greeting median "
-                    f"{r['greeting_median_ms']} ms, {r['greeting_timeouts']} timeouts")
-            time.sleep(2)  # let the servers close the sessions before the next run
+    @staticmethod
+    def _log_throughput(r):
+        return (f"{r.messages_per_s:,.0f} msg/s ({r.messages} msgs, "
+                f"{r.cpu_ms_per_message:.2f} CPU ms/msg, "
+                f"other processes {r.other_cpu_s / r.deliver_s:.0%} of a core, "
+                f"softirq {r.softirq_cpu_s / r.deliver_s:.0%})")
+
+    @staticmethod
+    def _log_idle(r):
+        median = r["greeting_median_ms"]
+        return (f"greeted {r['greeted']:,} of {r['target']:,}, "
+                f"RSS {r['rss_idle_kib'] / 1024:,.1f} MiB, new-session greeting median "
+                f"{'none' if median is None else f'{median:.1f} ms'}, "
+                f"{r['greeting_timeouts']} probe(s) timed out")
 
     def write(self):
         meta = {
@@ -186,9 +196,11 @@ class Bench:
         if len(self.servers) > 1:
             meta["mailroom_version"] = self.servers[1].version()
             meta["mailroom_describe"] = self.servers[1].describe()
-        summaries = {key: {name: report.summarize(rs) for name, rs in per.items() if rs}
-                     for key, per in self.runs.items() if key != "warmup"}
-        idle = {name: report.summarize_idle(rs) for name, rs in self.idle.items()}
+        idle_keys = {s.key for s in self.server_scenarios if not isinstance(s, Throughput)}
+        summaries = {key: {name: report.summarize(rs) for name, rs in per.items()}
+                     for key, per in self.results.items() if key not in idle_keys}
+        idle = {name: report.summarize_idle(rs)
+                for key in idle_keys for name, rs in self.results.get(key, {}).items()}
         default_name = "RESULTS.postfix-only.md" if self.args.postfix_only else None
         path = self.args.output or (os.path.join(WORK_DIR, default_name) if default_name
                                     else os.path.join(BENCH_DIR, "RESULTS.md"))
