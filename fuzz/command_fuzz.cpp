@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "smtp/auth.hpp"
 #include "smtp/bdat.hpp"
@@ -67,15 +68,29 @@ void parse_line(std::string_view line) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   parse_line(input);
-  // The same bytes as a pipelined stream, framed by a small LineBuffer.
-  LineBuffer lines(64);
-  for (std::size_t pos = 0; pos < input.size(); pos += 7) {
-    lines.append(input.substr(pos, 7));
-    check(lines.buffered() <= 64 + 1 + 7 + 7);
+
+  // The same bytes as a pipelined stream: framing in 7-byte reads must give the same lines as
+  // framing the whole input at once, and memory stays bounded.
+  constexpr std::size_t kMaxLine = 64, kChunk = 7;
+  std::vector<LineBuffer::Line> chunked;
+  LineBuffer lines(kMaxLine);
+  for (std::size_t pos = 0; pos < input.size(); pos += kChunk) {
+    lines.append(input.substr(pos, kChunk));
+    check(lines.buffered() <= kMaxLine + 1 + kChunk);
     while (auto line = lines.next_line()) {
-      check(line->text.size() <= 64);
+      check(line->text.size() <= kMaxLine);
       parse_line(line->text);
+      chunked.push_back(std::move(*line));
     }
   }
+  LineBuffer whole(kMaxLine);
+  whole.append(input);
+  std::size_t i = 0;
+  while (auto line = whole.next_line()) {
+    check(i < chunked.size());
+    check(line->text == chunked[i].text && line->too_long == chunked[i].too_long);
+    ++i;
+  }
+  check(i == chunked.size());
   return 0;
 }

@@ -32,9 +32,8 @@ enum class Verb {
 
 struct Command {
   Verb verb = Verb::Unknown;
-  std::string
-      verb_text;     // the verb as received, uppercased (for logs and the unknown-command path)
-  std::string args;  // text after the verb, leading/trailing SP and HTAB trimmed
+  std::string verb_text;  // the verb as received, uppercased, at most 32 octets (for logs)
+  std::string args;       // text after the verb, leading/trailing SP and HTAB trimmed
 };
 
 // `line` has no CRLF. The verb is case-insensitive and ends at the first SP or HTAB. For MAIL and
