@@ -1,5 +1,206 @@
-// Placeholder until the directory issue lands its admin commands here.
+// `mailroom user|alias|domain`: the directory's admin commands (see directory/admin.hpp).
+//
+// Postfix-style: silent on success, lists one entry per line, one "mailroom: ..." line on
+// stderr otherwise. Exit 0 ok, 1 not found or the database failed, 2 bad input or usage; a
+// rejected change leaves the database unchanged. Passwords come from the terminal (echo off,
+// asked twice) or from stdin's first line, and are never printed.
+#include <fmt/format.h>
+#include <sodium.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+
 #include "cli/commands.hpp"
+#include "config/config.hpp"
+#include "directory/address.hpp"
+#include "directory/admin.hpp"
+
 namespace mailroom::cli {
-void add_directory_commands(CLI::App&) {}
+namespace {
+
+using directory::AdminError;
+using directory::DirectoryAdmin;
+
+[[noreturn]] void fail(int code, const std::string& message) {
+  std::cerr << "mailroom: " << message << "\n";
+  throw CLI::RuntimeError(code);
+}
+
+// Keeps a password out of freed heap memory once we are done with it.
+struct Password {
+  std::string text;
+  ~Password() { sodium_memzero(text.data(), text.size()); }
+};
+
+void read_line(std::istream& in, std::string& out) {
+  std::getline(in, out);
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+}
+
+void read_hidden(const char* prompt, std::string& out) {
+  termios saved{};
+  tcgetattr(STDIN_FILENO, &saved);
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  std::cerr << prompt << std::flush;
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  read_line(std::cin, out);
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  std::cerr << "\n";
+}
+
+void read_password(bool from_stdin, Password& password) {
+  if (from_stdin || !isatty(STDIN_FILENO)) {
+    read_line(std::cin, password.text);
+    return;
+  }
+  Password again;
+  read_hidden("Password: ", password.text);
+  read_hidden("Retype password: ", again.text);
+  if (password.text != again.text) fail(2, "passwords do not match");
+}
+
+struct Invocation {
+  std::optional<std::string> config_path;
+};
+
+// Loads the config, opens the directory and runs `action`, mapping failures to exit codes.
+void run(const Invocation& inv, const std::function<void(DirectoryAdmin&)>& action) {
+  config::Config cfg;
+  try {
+    cfg = config::load_config(inv.config_path);
+  } catch (const config::ConfigError& e) {
+    fail(2, e.what());
+  }
+  try {
+    if (cfg.directory.backend == "sqlite") std::filesystem::create_directories(cfg.server.data_dir);
+    auto admin = DirectoryAdmin::open(cfg);
+    action(admin);
+  } catch (const AdminError& e) {
+    fail(e.kind() == AdminError::Kind::NotFound ? 1 : 2, e.what());
+  } catch (const CLI::RuntimeError&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(1, e.what());
+  }
+}
+
+CLI::App* leaf(CLI::App* parent, const char* name, const char* description,
+               const std::shared_ptr<Invocation>& inv) {
+  auto* cmd = parent->add_subcommand(name, description);
+  cmd->add_option("--config", inv->config_path, "TOML config file (default: embedded defaults)");
+  return cmd;
+}
+
+void add_user_commands(CLI::App& app) {
+  auto* user = app.add_subcommand("user", "Mailboxes: add, del, passwd, list");
+  user->require_subcommand(1);
+  auto inv = std::make_shared<Invocation>();
+  auto address = std::make_shared<std::string>();
+  auto from_stdin = std::make_shared<bool>(false);
+
+  auto with_password = [&](const char* name, const char* description, bool adding) {
+    auto* cmd = leaf(user, name, description, inv);
+    cmd->add_option("address", *address, "local@domain")->required();
+    cmd->add_flag("--password-stdin", *from_stdin, "Read the password from stdin's first line");
+    cmd->callback([inv, address, from_stdin, adding] {
+      // Syntax first, so nobody types a password for an address that cannot be stored.
+      if (!directory::parse_mailbox_address(*address))
+        fail(2, fmt::format("invalid address \"{}\"", *address));
+      run(*inv, [&](DirectoryAdmin& admin) {
+        Password password;
+        read_password(*from_stdin, password);
+        if (adding) {
+          admin.add_user(*address, password.text);
+        } else {
+          admin.set_password(*address, password.text);
+        }
+      });
+    });
+  };
+  with_password("add", "Create a mailbox", true);
+  with_password("passwd", "Change a mailbox's password", false);
+
+  auto* del = leaf(user, "del", "Delete a mailbox (its stored mail stays)", inv);
+  del->add_option("address", *address, "local@domain")->required();
+  del->callback(
+      [inv, address] { run(*inv, [&](DirectoryAdmin& admin) { admin.delete_user(*address); }); });
+
+  auto* list = leaf(user, "list", "List mailboxes, oldest first", inv);
+  list->callback([inv] {
+    run(*inv, [](DirectoryAdmin& admin) {
+      for (const auto& u : admin.users()) std::cout << u << "\n";
+    });
+  });
+}
+
+void add_alias_commands(CLI::App& app) {
+  auto* alias = app.add_subcommand("alias", "Aliases and catch-alls: add, del, list");
+  alias->require_subcommand(1);
+  auto inv = std::make_shared<Invocation>();
+  auto source = std::make_shared<std::string>();
+  auto targets = std::make_shared<std::vector<std::string>>();
+
+  auto* add =
+      leaf(alias, "add", "Add targets to an alias (list@domain, or @domain: catch-all)", inv);
+  add->add_option("alias", *source, "list@domain or @domain")->required();
+  add->add_option("targets", *targets, "addresses it expands to")->required();
+  add->callback([inv, source, targets] {
+    run(*inv, [&](DirectoryAdmin& admin) { admin.add_alias(*source, *targets); });
+  });
+
+  auto* del = leaf(alias, "del", "Delete an alias, or only the given targets", inv);
+  del->add_option("alias", *source, "list@domain or @domain")->required();
+  del->add_option("targets", *targets, "targets to remove (default: the whole alias)");
+  del->callback([inv, source, targets] {
+    run(*inv, [&](DirectoryAdmin& admin) { admin.delete_alias(*source, *targets); });
+  });
+
+  // virtual(5) table syntax: "source target1, target2".
+  auto* list = leaf(alias, "list", "List aliases", inv);
+  list->callback([inv] {
+    run(*inv, [](DirectoryAdmin& admin) {
+      for (const auto& a : admin.aliases())
+        std::cout << a.source << " " << fmt::format("{}", fmt::join(a.targets, ", ")) << "\n";
+    });
+  });
+}
+
+void add_domain_commands(CLI::App& app) {
+  auto* domain = app.add_subcommand("domain", "Local domains: add, del, list");
+  domain->require_subcommand(1);
+  auto inv = std::make_shared<Invocation>();
+  auto name = std::make_shared<std::string>();
+
+  auto* add = leaf(domain, "add", "Accept mail for a domain (joins server.local_domains)", inv);
+  add->add_option("domain", *name)->required();
+  add->callback(
+      [inv, name] { run(*inv, [&](DirectoryAdmin& admin) { admin.add_domain(*name); }); });
+
+  auto* del = leaf(domain, "del", "Stop accepting mail for an added domain", inv);
+  del->add_option("domain", *name)->required();
+  del->callback(
+      [inv, name] { run(*inv, [&](DirectoryAdmin& admin) { admin.delete_domain(*name); }); });
+
+  auto* list = leaf(domain, "list", "List local domains (config first, then added)", inv);
+  list->callback([inv] {
+    run(*inv, [](DirectoryAdmin& admin) {
+      for (const auto& d : admin.domains()) std::cout << d << "\n";
+    });
+  });
+}
+
+}  // namespace
+
+void add_directory_commands(CLI::App& app) {
+  add_user_commands(app);
+  add_alias_commands(app);
+  add_domain_commands(app);
+}
+
 }  // namespace mailroom::cli

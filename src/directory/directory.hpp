@@ -31,10 +31,10 @@ struct Mailbox {
 
 struct Resolution {
   enum class Status {
-    Ok,            // mailboxes (local) and/or forwards (non-local addresses an alias points to)
-    UnknownUser,   // local domain, nothing matches: 550 5.1.1
-    NotLocal,      // domain is not one of ours: relay policy decides
-    AliasError,    // loop, depth or fan-out limit exceeded: 550 5.4.6 (RFC 3463 routing loop)
+    Ok,           // mailboxes (local) and/or forwards (non-local addresses an alias points to)
+    UnknownUser,  // local domain, nothing matches: 550 5.1.1
+    NotLocal,     // domain is not one of ours: relay policy decides
+    AliasError,   // loop, depth or fan-out limit exceeded: 550 5.4.6 (RFC 3463 routing loop)
   };
   Status status = Status::UnknownUser;
   std::vector<Mailbox> mailboxes;
