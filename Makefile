@@ -27,7 +27,7 @@ build-tests: deps $(BUILD)/release/build.ninja
 
 build-asan: deps
 	cmake -S . -B $(BUILD)/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMAILROOM_SANITIZE=ON
-	cmake --build $(BUILD)/asan -j $(JOBS) --target mailroom_tests mailroom
+	cmake --build $(BUILD)/asan -j $(JOBS) --target mailroom_tests
 
 build-fuzz: deps
 	CXX=clang++ cmake -S . -B $(BUILD)/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILROOM_FUZZ=ON -DMAILROOM_TESTS=OFF
@@ -39,7 +39,7 @@ run: build
 
 # Every test: unit tests under ASan+UBSan, integration tests over real TCP against the release
 # binary, and each fuzz target for FUZZ_SECONDS.
-test: test-deps build-asan build-tests build-fuzz
+test: test-deps build-asan build build-fuzz
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/asan/mailroom_tests --gtest_brief=1
 	MAILROOM_BIN=$(CURDIR)/$(BUILD)/release/mailroom $(PYTEST) -q -p no:cacheprovider tests/integration
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh $(BUILD)/fuzz

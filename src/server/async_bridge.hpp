@@ -1,45 +1,45 @@
 // server/async_bridge: awaiting work that completes on another thread (the queue's commit
 // thread, the blocking pool) from a session coroutine, resuming on the session's own executor.
+//
+// These are plain functions returning the initiated awaitable, not coroutines themselves: GCC 12
+// double-destroys by-value lambda parameters of coroutine templates.
 #pragma once
 
-#include "util/asio_tuple.hpp"
 #include <functional>
 #include <memory>
 #include <system_error>
 
 #include "queue/queue.hpp"
+#include "util/asio_tuple.hpp"
 
 namespace mailroom::server {
 
-// Awaits queue.commit(); resumes on the caller's executor with the commit's result.
-inline asio::awaitable<std::error_code> async_commit(queue::Queue& q,
-                                                     std::unique_ptr<queue::IncomingMessage> msg) {
-  auto ex = co_await asio::this_coro::executor;
-  auto [ec] = co_await asio::async_initiate<decltype(use_tuple), void(std::error_code)>(
-      [&q, &msg, ex](auto handler) {
+// co_await async_commit(...) yields std::tuple<std::error_code> on the caller's executor.
+inline auto async_commit(asio::any_io_executor ex, queue::Queue& q,
+                         std::unique_ptr<queue::IncomingMessage> msg) {
+  return asio::async_initiate<decltype(use_tuple), void(std::error_code)>(
+      [&q, ex](auto handler, std::unique_ptr<queue::IncomingMessage> m) {
         // CommitCallback is a copyable std::function; the coroutine handler is move-only.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        q.commit(std::move(msg), [shared, ex](std::error_code ec) {
+        q.commit(std::move(m), [shared, ex](std::error_code ec) {
           asio::post(ex, [shared, ec]() mutable { (*shared)(ec); });
         });
       },
-      use_tuple);
-  co_return ec;
+      use_tuple, std::move(msg));
 }
 
-// Runs `fn` on `pool` and resumes on the caller's executor with its result.
-template <typename Fn>
-asio::awaitable<bool> run_blocking(asio::thread_pool& pool, Fn fn) {
-  auto ex = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(bool)>(
-      [&pool, ex, fn = std::move(fn)](auto handler) mutable {
+// co_await run_blocking(...) runs `fn` (returning bool) on `pool`, resumes on `ex`.
+inline auto run_blocking(asio::any_io_executor ex, asio::thread_pool& pool,
+                         std::function<bool()> fn) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(bool)>(
+      [&pool, ex](auto handler, std::function<bool()> f) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        asio::post(pool, [shared, ex, fn = std::move(fn)]() mutable {
-          bool result = fn();
+        asio::post(pool, [shared, ex, f = std::move(f)]() {
+          bool result = f();
           asio::post(ex, [shared, result]() mutable { (*shared)(result); });
         });
       },
-      asio::use_awaitable);
+      asio::use_awaitable, std::move(fn));
 }
 
 }  // namespace mailroom::server

@@ -1,5 +1,7 @@
 #include "server/recipient_policy.hpp"
 
+#include <strings.h>
+
 namespace mailroom::server {
 
 RecipientPolicy::RecipientPolicy(const config::ListenerConfig& listener,
@@ -20,7 +22,10 @@ RecipientDecision RecipientPolicy::check(const smtp::Address& rcpt,
                                          const ClientIdentity& client) const {
   RecipientDecision d;
   const bool literal = !rcpt.domain.empty() && rcpt.domain.front() == '[';
-  if (!literal && dir_.is_local_domain(rcpt.domain)) {
+  // RFC 5321 4.1.1.3: a bare "<Postmaster>" names this host's postmaster.
+  const bool bare_postmaster = rcpt.domain.empty() && rcpt.local_part.size() == 10 &&
+                               strncasecmp(rcpt.local_part.c_str(), "postmaster", 10) == 0;
+  if (bare_postmaster || (!literal && !rcpt.domain.empty() && dir_.is_local_domain(rcpt.domain))) {
     // Routing characters in a local part would hand the address to another host if any later
     // stage interpreted them (RFC 5321 3.6.1, 7.9); they never name a mailbox here.
     if (rcpt.local_part.find_first_of("@%!") != std::string::npos) {

@@ -13,9 +13,11 @@ namespace mailroom::server {
 asio::awaitable<bool> Session::check_password(const std::string& user,
                                               const std::string& password) {
   auto dir = rt_.directory;
-  co_return co_await run_blocking(rt_.blocking_pool, [dir, user, password] {
+  std::function<bool()> verify = [dir, user, password] {
     return dir->verify_password(user, password);
-  });
+  };
+  co_return co_await run_blocking(transport_.socket().get_executor(), rt_.blocking_pool,
+                                  std::move(verify));
 }
 
 asio::awaitable<void> Session::auth_result(bool ok, const std::string& user) {

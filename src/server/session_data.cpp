@@ -82,7 +82,7 @@ asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMes
   const auto size = msg->size();
   const auto rcpts = msg->envelope.recipients.size();
   const auto sender = msg->envelope.sender;
-  auto ec = co_await async_commit(rt_.queue, std::move(msg));
+  auto [ec] = co_await async_commit(transport_.socket().get_executor(), rt_.queue, std::move(msg));
   if (ec) {
     spdlog::error("session={} client={} msgid={} event=commit_failed error=\"{}\"", id_,
                   client_ip_, id, ec.message());

@@ -55,6 +55,7 @@ def render_toml(tables):
 class Server:
     def __init__(self, tmp, listeners, server=None, limits=None, extra=None):
         self.tmp = pathlib.Path(tmp)
+        self.tmp.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.tmp / "data"
         self.config_path = self.tmp / "mailroom.toml"
         self.log_path = self.tmp / "server.log"

@@ -1,0 +1,89 @@
+"""`mailroom check-config` and `mailroom serve` with good and bad configuration files."""
+import subprocess
+
+import pytest
+
+from conftest import BIN, free_port
+
+
+def run(*args, timeout=30):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_check_config_prints_effective_config(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[server]\nhostname = "mx.example.test"\n\n[[listener]]\nname = "in"\naddress = "127.0.0.1:2525"\n')
+    r = run("check-config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert 'hostname = "mx.example.test"' in r.stdout
+    assert 'name = "in"' in r.stdout
+    assert "max_message_size = 37748736" in r.stdout
+    assert "hard_error_limit = 20" in r.stdout
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[[listener]]\ntls = "maybe"\n', 'listener[0].tls: must be one of "none" | "starttls" | "implicit" (got "maybe")'),
+    ('[server]\nhostnme = "x"\n', "server.hostnme: unknown key"),
+    ('[[listener]]\naddress = "nowhere"\n', 'listener[0].address: must be host:port (got "nowhere")'),
+    ('[[listener]]\nrelay = "ranges"\n', 'listener[0].relay_ranges: must list at least one range when relay = "ranges"'),
+    ('[limits]\nidle_timeout_s = "ten"\n', "limits.idle_timeout_s: must be an integer"),
+])
+def test_bad_config_one_line_exit_2(tmp_path, text, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    for args in (["check-config", str(cfg)], ["serve", "--config", str(cfg)]):
+        r = run(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stderr.strip() == f"mailroom: {message}"
+
+
+def test_missing_file(tmp_path):
+    r = run("check-config", str(tmp_path / "nope.toml"))
+    assert r.returncode == 2
+    assert "cannot read file" in r.stderr
+
+
+def test_port_in_use_is_fatal_with_one_line(tmp_path):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(f'[server]\ndata_dir = "{tmp_path}/data"\n[[listener]]\nname = "in"\naddress = "127.0.0.1:{port}"\ntls = "none"\nauth = "none"\n')
+    r = run("serve", "--config", str(cfg))
+    s.close()
+    assert r.returncode == 1
+    assert f"listener in (127.0.0.1:{port}): cannot listen" in r.stdout + r.stderr
+
+
+def test_embedded_defaults_serve(tmp_path):
+    """`mailroom serve` with no config: inbound on 2525 and submission on 2587, data in ./mailroom-data."""
+    import socket
+    import time
+    for port in (2525, 2587):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                pytest.skip(f"port {port} is busy on this machine")
+    p = subprocess.Popen([BIN, "serve"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        banners = {}
+        deadline = time.time() + 20
+        for port in (2525, 2587):
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+                        banners[port] = c.recv(512).decode()
+                        c.sendall(b"EHLO me.example\r\n")
+                        time.sleep(0.2)
+                        banners[port] += c.recv(4096).decode()
+                    break
+                except OSError:
+                    assert time.time() < deadline and p.poll() is None, "server did not start"
+                    time.sleep(0.1)
+        assert banners[2525].startswith("220 ")
+        assert "250-STARTTLS" in banners[2587]
+        assert (tmp_path / "mailroom-data" / "tls" / "cert.pem").exists()
+    finally:
+        p.terminate()
+        p.wait(timeout=15)

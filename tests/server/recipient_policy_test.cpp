@@ -1,0 +1,92 @@
+#include "server/recipient_policy.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "smtp/mail_args.hpp"
+
+using namespace mailroom;
+
+namespace {
+
+class FakeDirectory : public directory::Directory {
+ public:
+  bool is_local_domain(std::string_view d) const override { return d == "example.test"; }
+  std::vector<std::string> local_domains() const override { return {"example.test"}; }
+  directory::Resolution resolve(std::string_view address) const override {
+    directory::Resolution r;
+    std::string a(address);
+    if (a == "kate@example.test" || a == "Postmaster" || a == "postmaster") {
+      r.status = directory::Resolution::Status::Ok;
+      r.mailboxes.push_back({"kate", "example.test", ""});
+    } else if (a == "loop@example.test") {
+      r.status = directory::Resolution::Status::AliasError;
+      r.error = "loop";
+    }
+    return r;
+  }
+  bool verify_password(std::string_view, std::string_view) const override { return false; }
+};
+
+smtp::Address rcpt(const std::string& text) {
+  auto parsed = smtp::parse_rcpt_args("TO:" + text, true);
+  EXPECT_TRUE(parsed.ok()) << text;
+  return parsed.value ? parsed.value->recipient : smtp::Address{};
+}
+
+config::ListenerConfig listener(config::RelayMode relay, std::vector<std::string> ranges = {}) {
+  config::ListenerConfig l;
+  l.relay = relay;
+  l.relay_ranges = std::move(ranges);
+  return l;
+}
+
+}  // namespace
+
+TEST(RecipientPolicy, LocalRecipients) {
+  FakeDirectory dir;
+  auto l = listener(config::RelayMode::None);
+  server::RecipientPolicy p(l, dir);
+  server::ClientIdentity anon{"192.0.2.1", false};
+  EXPECT_EQ(p.check(rcpt("<kate@example.test>"), anon).reply.code, 250);
+  EXPECT_EQ(p.check(rcpt("<KATE@EXAMPLE.TEST.>"), anon).reply.code, 550);  // resolve is exact here
+  EXPECT_EQ(p.check(rcpt("<Postmaster>"), anon).reply.code, 250);
+  auto unknown = p.check(rcpt("<nobody@example.test>"), anon);
+  EXPECT_EQ(unknown.reply.wire(), "550 5.1.1 User unknown\r\n");
+  EXPECT_EQ(p.check(rcpt("<loop@example.test>"), anon).reply.enhanced, "5.4.6");
+}
+
+TEST(RecipientPolicy, RelayTricksNeverRelay) {
+  FakeDirectory dir;
+  auto l = listener(config::RelayMode::None);
+  server::RecipientPolicy p(l, dir);
+  server::ClientIdentity anon{"192.0.2.1", false};
+  for (const char* trick :
+       {"<victim%other.org@example.test>", "<other.org!victim@example.test>",
+        "<\"victim@other.org\"@example.test>", "<@example.test:victim@other.org>",
+        "<victim@other.org>", "<victim@[127.0.0.1]>", "<victim@example.test.other.org>",
+        "<victim@xn--exmple-cua.test>"}) {
+    auto d = p.check(rcpt(trick), anon);
+    EXPECT_FALSE(d.accepted) << trick;
+    EXPECT_FALSE(d.relayed) << trick;
+    EXPECT_GE(d.reply.code, 550) << trick;
+  }
+}
+
+TEST(RecipientPolicy, RelayRules) {
+  FakeDirectory dir;
+  auto auth = listener(config::RelayMode::Authenticated);
+  server::RecipientPolicy by_auth(auth, dir);
+  EXPECT_EQ(by_auth.check(rcpt("<v@other.org>"), {"192.0.2.1", false}).reply.wire(),
+            "550 5.7.1 Unable to relay\r\n");
+  auto ok = by_auth.check(rcpt("<v@other.org>"), {"192.0.2.1", true});
+  EXPECT_TRUE(ok.accepted);
+  EXPECT_TRUE(ok.relayed);
+
+  auto ranges = listener(config::RelayMode::Ranges, {"10.1.0.0/16"});
+  server::RecipientPolicy by_range(ranges, dir);
+  EXPECT_TRUE(by_range.check(rcpt("<v@other.org>"), {"10.1.2.3", false}).accepted);
+  EXPECT_FALSE(by_range.check(rcpt("<v@other.org>"), {"10.2.0.1", false}).accepted);
+  EXPECT_TRUE(by_range.check(rcpt("<v@other.org>"), {"::ffff:10.1.9.9", false}).accepted);
+}
