@@ -1,5 +1,113 @@
-// Placeholder until the queue issue lands its admin commands here.
+// `mailroom queue list|show|flush|delete|bounce`: postqueue/postsuper for mailroom. Works
+// whether or not a server runs on the same data dir (queue/admin_client.hpp explains how).
+#include <iostream>
+#include <memory>
+#include <optional>
+
 #include "cli/commands.hpp"
+#include "config/config.hpp"
+#include "queue/admin_client.hpp"
+#include "queue/message_id.hpp"
+#include "queue/queue_file.hpp"
+
 namespace mailroom::cli {
-void add_queue_commands(CLI::App&) {}
+namespace {
+
+struct QueueOptions {
+  std::optional<std::string> config_path;
+  std::string id;
+  std::string flush_id;
+  int timeout_s = 30;
+};
+
+queue::QueuePaths load_paths(const QueueOptions& o) {
+  try {
+    return queue::QueuePaths(config::load_config(o.config_path).queue_dir());
+  } catch (const config::ConfigError& e) {
+    std::cerr << "mailroom: " << e.what() << "\n";
+    throw CLI::RuntimeError(2);
+  }
+}
+
+void finish(const queue::AdminResult& r) {
+  (r.exit_code == 0 ? std::cout : std::cerr)
+      << (r.exit_code == 0 ? "" : "mailroom: ") << r.text << "\n";
+  if (r.exit_code != 0) throw CLI::RuntimeError(r.exit_code);
+}
+
+void run_guarded(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const CLI::RuntimeError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::cerr << "mailroom: " << e.what() << "\n";
+    throw CLI::RuntimeError(1);
+  }
+}
+
+}  // namespace
+
+void add_queue_commands(CLI::App& app) {
+  auto opts = std::make_shared<QueueOptions>();
+  auto* q = app.add_subcommand("queue", "Inspect and manage the mail queue");
+  q->require_subcommand(1);
+  q->add_option("--config", opts->config_path, "TOML config file (default: embedded defaults)");
+
+  auto* list = q->add_subcommand("list", "List queued messages with recipient states");
+  list->fallthrough();
+  list->callback([opts] {
+    run_guarded([&] {
+      auto paths = load_paths(*opts);
+      std::cout << queue::format_listing(queue::read_queue(paths), std::time(nullptr));
+    });
+  });
+
+  auto* show = q->add_subcommand("show", "Show a message's envelope, states and headers");
+  show->fallthrough();
+  show->add_option("id", opts->id, "queue id")->required();
+  show->callback([opts] {
+    run_guarded([&] {
+      auto paths = load_paths(*opts);
+      if (!queue::is_valid_message_id(opts->id)) {
+        std::cerr << "mailroom: " << opts->id << ": not a queue id\n";
+        throw CLI::RuntimeError(2);
+      }
+      auto m = queue::read_queued_message(paths, opts->id);
+      std::string headers;
+      if (!m || queue::read_headers(paths.message_file(opts->id), m->size, headers)) {
+        std::cerr << "mailroom: " << opts->id << ": not in the queue\n";
+        throw CLI::RuntimeError(1);
+      }
+      std::cout << queue::format_details(*m, headers, std::time(nullptr));
+    });
+  });
+
+  auto* flush = q->add_subcommand("flush", "Retry deferred recipients now (all, or one message)");
+  flush->fallthrough();
+  flush->add_option("id", opts->flush_id, "queue id (default: every message)");
+  flush->callback([opts] {
+    run_guarded([&] {
+      finish(queue::run_admin_command(load_paths(*opts), "flush", opts->flush_id,
+                                      std::chrono::seconds(opts->timeout_s)));
+    });
+  });
+
+  for (const char* verb : {"delete", "bounce"}) {
+    auto* cmd = q->add_subcommand(verb, std::string(verb) == "delete"
+                                            ? "Remove a message without notifying anyone"
+                                            : "Fail a message's pending recipients and return "
+                                              "it to the sender");
+    cmd->fallthrough();
+    cmd->add_option("id", opts->id, "queue id")->required();
+    std::string v = verb;
+    cmd->callback([opts, v] {
+      run_guarded([&] {
+        finish(queue::run_admin_command(load_paths(*opts), v, opts->id,
+                                        std::chrono::seconds(opts->timeout_s)));
+      });
+    });
+  }
+}
+
 }  // namespace mailroom::cli

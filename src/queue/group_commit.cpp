@@ -5,23 +5,28 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <stdexcept>
 
 namespace mailroom::queue {
 namespace {
 std::error_code last_error() { return {errno, std::system_category()}; }
 }  // namespace
 
-GroupCommitter::GroupCommitter(QueuePaths paths, OnCommitted on_committed)
-    : paths_(std::move(paths)), on_committed_(std::move(on_committed)) {
+GroupCommitter::GroupCommitter(QueuePaths paths, SyncPool& sync_pool, OnCommitted on_committed)
+    : paths_(std::move(paths)), sync_pool_(sync_pool), on_committed_(std::move(on_committed)) {
+  messages_dir_fd_ = ::open(paths_.messages_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (messages_dir_fd_ < 0) throw std::runtime_error("queue: cannot open " + paths_.messages_dir());
   thread_ = std::thread([this] { run(); });
 }
 
-GroupCommitter::~GroupCommitter() { stop(); }
+GroupCommitter::~GroupCommitter() {
+  stop();
+  ::close(messages_dir_fd_);
+}
 
 void GroupCommitter::stop() {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
   wake_.notify_all();
@@ -41,12 +46,15 @@ void GroupCommitter::submit(std::unique_ptr<SpoolingMessage> message, CommitCall
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      pending_.push_back(Pending{std::move(message), std::move(done), {}, 0, 0, -1});
+      Pending p;
+      p.message = std::move(message);
+      p.done = std::move(done);
+      pending_.push_back(std::move(p));
       wake_.notify_one();
       return;
     }
   }
-  done(std::make_error_code(std::errc::operation_canceled));
+  if (done) done(std::make_error_code(std::errc::operation_canceled));
 }
 
 void GroupCommitter::run() {
@@ -63,73 +71,69 @@ void GroupCommitter::run() {
   }
 }
 
+void GroupCommitter::write_file(Pending& p) {
+  auto& m = *p.message;
+  if ((p.result = m.sticky_error())) return;
+  m.envelope.id = m.file_id();  // the file name is the id; the session cannot change it now
+  if (m.envelope.arrival_unix == 0) m.envelope.arrival_unix = std::time(nullptr);
+  std::string trailer = encode_trailer(m.envelope, m.size(), m.hasher());
+  p.body_bytes = m.size();
+  p.file_bytes = m.size() + trailer.size();
+  if (m.spilled()) {
+    p.fd = m.spill_fd();
+  } else {
+    p.fd = ::open(m.incoming_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (p.fd < 0) {
+      p.result = last_error();
+      return;
+    }
+    if ((p.result = write_all(p.fd, m.memory_bytes()))) return;
+  }
+  p.result = write_all(p.fd, trailer);
+}
+
 void GroupCommitter::commit_batch(std::vector<Pending>& batch) {
-  // 1. Write every file.
-  // A null message is a marker (wait_for_commits): it only completes in order with the batch.
+  std::vector<SyncPool::Request> syncs;
+  std::vector<Pending*> synced;
   for (auto& p : batch) {
     if (!p.message) {
       p.result = std::make_error_code(std::errc::operation_canceled);
       continue;
     }
-    auto& m = *p.message;
-    if ((p.result = m.sticky_error())) continue;
-    m.envelope.id = m.file_id();  // the file name is the id; the session cannot change it now
-    if (m.envelope.arrival_unix == 0) m.envelope.arrival_unix = std::time(nullptr);
-    std::string trailer = encode_trailer(m.envelope, m.size());
-    p.body_bytes = m.size();
-    p.file_bytes = m.size() + trailer.size();
-    if (m.spilled()) {
-      p.fd = m.spill_fd();
-    } else {
-      p.fd = ::open(m.incoming_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (p.fd < 0) {
-        p.result = last_error();
-        continue;
-      }
-      if ((p.result = write_all(p.fd, m.memory_bytes()))) continue;
+    write_file(p);
+    if (p.result) continue;
+    auto target = paths_.message_file(p.message->file_id());
+    if (::rename(p.message->incoming_path().c_str(), target.c_str()) != 0) {
+      p.result = last_error();
+      continue;
     }
-    p.result = write_all(p.fd, trailer);
+    p.renamed = true;
+    syncs.push_back({p.fd, true});
+    synced.push_back(&p);
   }
-  // 2. Start write-back of all of them so the fdatasyncs below mostly wait on one I/O burst.
-  for (auto& p : batch)
-    if (!p.result) ::sync_file_range(p.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-  // 3. Durable contents.
-  for (auto& p : batch)
-    if (!p.result && ::fdatasync(p.fd) != 0) p.result = last_error();
-  // 4. Commit markers.
-  std::size_t renamed = 0;
-  for (auto& p : batch) {
-    if (!p.result) {
-      auto target = paths_.message_file(p.message->file_id());
-      if (::rename(p.message->incoming_path().c_str(), target.c_str()) != 0) {
-        p.result = last_error();
-      } else {
-        ++renamed;
-      }
+  if (!syncs.empty()) {
+    syncs.push_back({messages_dir_fd_, false});
+    auto results = sync_pool_.sync_all(syncs);
+    std::error_code dir_result = results.back();
+    for (std::size_t i = 0; i < synced.size(); ++i) {
+      synced[i]->result = results[i] ? results[i] : dir_result;
     }
-  }
-  // 5. Durable names.
-  if (renamed > 0) {
-    if (auto ec = fsync_directory(paths_.messages_dir())) {
+    if (dir_result)
       spdlog::error("queue: fsync of {} failed: {}; failing {} commits", paths_.messages_dir(),
-                    ec.message(), renamed);
-      for (auto& p : batch) {
-        if (p.result) continue;  // markers and failed messages were not renamed
-        ::unlink(paths_.message_file(p.message->file_id()).c_str());
-        p.result = ec;
-      }
-    }
+                    dir_result.message(), synced.size());
   }
   std::vector<CommittedMessage> committed;
   committed.reserve(batch.size());
   for (auto& p : batch) {
     if (!p.message) continue;
-    // A message that was spilled keeps its fd owned by the SpoolingMessage; ours we close here.
+    // A spilled message's descriptor belongs to the SpoolingMessage; ours is closed here.
     if (p.fd >= 0 && !p.message->spilled()) ::close(p.fd);
     if (p.result) {
-      spdlog::warn("queue: commit id={} failed: {}", p.message->file_id(), p.result.message());
-      // The destructor of the SpoolingMessage removes the incoming file (it still owns it).
+      spdlog::warn("queue: commit failed id={} error=\"{}\"", p.message->file_id(),
+                   p.result.message());
+      if (p.renamed) ::unlink(paths_.message_file(p.message->file_id()).c_str());
       if (!p.message->spilled()) ::unlink(p.message->incoming_path().c_str());
+      // Otherwise the SpoolingMessage destructor removes its own incoming file.
     } else {
       p.message->release_file();
       committed.push_back(CommittedMessage{p.message->envelope, p.body_bytes, p.file_bytes});
@@ -140,13 +144,14 @@ void GroupCommitter::commit_batch(std::vector<Pending>& batch) {
     ++batches_;
     committed_ += committed.size();
   }
+  // Hand over before completing callbacks, so that a marker (wait_for_commits) or a session that
+  // immediately inspects the queue sees the message as queued.
+  if (!committed.empty() && on_committed_) on_committed_(std::move(committed));
   for (auto& p : batch) {
     auto done = std::move(p.done);
-    auto result = p.result;
     p.message.reset();
-    if (done) done(result);
+    if (done) done(p.result);
   }
-  if (!committed.empty() && on_committed_) on_committed_(std::move(committed));
 }
 
 }  // namespace mailroom::queue

@@ -2,19 +2,20 @@
 //
 // Sessions that finish DATA at the same moment share the cost of durability: the thread takes
 // every commit pending at once and, for the whole batch,
-//   1. writes each message's queue file in incoming/ (body, then envelope and footer),
-//   2. starts write-back of every file (sync_file_range) so the disk sees one stream,
-//   3. fdatasync()s each file (after step 2 most of these find nothing left to flush),
-//   4. renames each file into messages/ (the commit marker) and
-//   5. fsync()s messages/ once,
-// then completes every callback: 250 may be sent. A failure of one file (ENOSPC, EIO) fails only
-// that message; a failure of the directory fsync fails the whole batch and removes its files,
-// because their durability is unknown. Nothing half-written is ever visible in messages/.
-// This is Postfix's mail_stream (fsync before the commit marker) plus OpenSMTPD's incoming/
-// rename plus a directory fsync, with fsyncs shared between sessions.
+//   1. writes each message's queue file in incoming/ (body, then envelope and checksummed footer),
+//   2. renames each file into messages/ (its final name; not yet acknowledged to anyone),
+//   3. fdatasync()s every file and fsync()s messages/ all at the same moment (sync_pool.hpp), so
+//      the whole batch costs about one journal commit,
+// then completes every callback: 250 may be sent. This is Postfix's mail_stream (the file is
+// synced before the client hears 250), OpenSMTPD's incoming/ then rename, plus the directory
+// fsync maddy lacks. Because step 2 precedes step 3, after a power cut messages/ may hold a torn
+// file that was never acknowledged; its footer and checksum (queue_file.hpp) keep it from ever
+// being delivered. After a kill -9 such a file is complete and is delivered: allowed, since a
+// message that got no 250 may be delivered or not.
 //
-// Callbacks run on this thread and must not block. After the callbacks, the committed messages
-// are handed to `on_committed` (the scheduler) in one call per batch.
+// A failure of one file (ENOSPC, EIO) fails only that message and removes its file; a failure of
+// the directory fsync fails the whole batch. Callbacks run on this thread and must not block.
+// After the callbacks the committed messages go to `on_committed` (the scheduler), once per batch.
 #pragma once
 
 #include <condition_variable>
@@ -26,6 +27,7 @@
 
 #include "queue/incoming_message.hpp"
 #include "queue/queue_file.hpp"
+#include "queue/sync_pool.hpp"
 
 namespace mailroom::queue {
 
@@ -39,9 +41,11 @@ class GroupCommitter {
  public:
   using OnCommitted = std::function<void(std::vector<CommittedMessage>&&)>;
 
-  GroupCommitter(QueuePaths paths, OnCommitted on_committed);
+  GroupCommitter(QueuePaths paths, SyncPool& sync_pool, OnCommitted on_committed);
   ~GroupCommitter();  // stop()s
 
+  // A null message is a marker: its callback runs (with ECANCELED) after everything submitted
+  // before it has completed and been handed to on_committed.
   void submit(std::unique_ptr<SpoolingMessage> message, CommitCallback done);
   // Commits what is pending, then joins the thread. Later submits fail with ECANCELED.
   void stop();
@@ -58,12 +62,16 @@ class GroupCommitter {
     std::uint64_t body_bytes = 0;
     std::uint64_t file_bytes = 0;
     int fd = -1;
+    bool renamed = false;
   };
   void run();
   void commit_batch(std::vector<Pending>& batch);
+  void write_file(Pending& p);
 
   QueuePaths paths_;
+  SyncPool& sync_pool_;
   OnCommitted on_committed_;
+  int messages_dir_fd_ = -1;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Pending> pending_;

@@ -49,6 +49,7 @@ std::error_code SpoolingMessage::spill() {
 std::error_code SpoolingMessage::append(std::string_view bytes) {
   if (error_) return error_;
   size_ += bytes.size();
+  hasher_.update(bytes);
   if (fd_ < 0 && buffer_.size() + bytes.size() <= memory_limit_) {
     buffer_.append(bytes);
     return {};

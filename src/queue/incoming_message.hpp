@@ -34,6 +34,7 @@ class SpoolingMessage final : public IncomingMessage {
   int spill_fd() const { return fd_; }
   const std::string& memory_bytes() const { return buffer_; }
   std::error_code sticky_error() const { return error_; }
+  QueueFileHasher& hasher() { return hasher_; }
   // Called once the file was renamed into messages/ (or removed): the destructor must no longer
   // unlink anything.
   void release_file();
@@ -49,6 +50,7 @@ class SpoolingMessage final : public IncomingMessage {
   int fd_ = -1;
   bool owns_file_ = false;
   std::error_code error_;
+  QueueFileHasher hasher_;
 };
 
 // write(2) until done, retrying EINTR; a short write of 0 bytes is reported as ENOSPC.

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,7 +102,26 @@ std::string QueuePaths::message_file(std::string_view id) const {
   return messages_dir() + "/" + std::string(id);
 }
 
-std::string encode_trailer(const Envelope& e, std::uint64_t body_bytes) {
+QueueFileHasher::QueueFileHasher() {
+  static_assert(sizeof(state_) >= sizeof(crypto_generichash_state));
+  crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_), nullptr, 0, 16);
+}
+
+void QueueFileHasher::update(std::string_view bytes) {
+  crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_),
+                            reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
+std::string QueueFileHasher::finish_hex() {
+  unsigned char digest[16];
+  crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(state_), digest,
+                           sizeof digest);
+  char hex[33];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return std::string(hex, 32);
+}
+
+std::string encode_trailer(const Envelope& e, std::uint64_t body_bytes, QueueFileHasher& hasher) {
   std::string rec = "MAILROOM-ENVELOPE 1\n";
   auto field = [&](std::string_view key, std::string_view value) {
     rec.append(key);
@@ -124,7 +144,9 @@ std::string encode_trailer(const Envelope& e, std::uint64_t body_bytes) {
     rec += fmt::format("rcpt {} {} {}\n", escape(r.address), escape(r.orcpt), r.notify);
   }
   rec += "end\n";
-  std::string footer = fmt::format("MAILROOM-QUEUE-V1 {:020d} {:010d}\n", body_bytes, rec.size());
+  hasher.update(rec);
+  std::string footer = fmt::format("MAILROOM-QUEUE-V1 {:020d} {:010d} {}\n", body_bytes, rec.size(),
+                                   hasher.finish_hex());
   return rec + footer;
 }
 
@@ -204,7 +226,8 @@ std::error_code read_queue_file_info(const std::string& path, QueueFileInfo& out
   char footer[kFooterBytes];
   if (auto ec = pread_all(f.fd, footer, kFooterBytes, size - kFooterBytes)) return ec;
   std::string_view fv(footer, kFooterBytes);
-  if (fv.substr(0, 18) != "MAILROOM-QUEUE-V1 " || fv[38] != ' ' || fv[49] != '\n') return bad;
+  if (fv.substr(0, 18) != "MAILROOM-QUEUE-V1 " || fv[38] != ' ' || fv[49] != ' ' || fv[82] != '\n')
+    return bad;
   std::uint64_t body = 0, env = 0;
   if (!parse_int(fv.substr(18, 20), body) || !parse_int(fv.substr(39, 10), env)) return bad;
   if (body + env + kFooterBytes != size) return bad;
@@ -213,8 +236,28 @@ std::error_code read_queue_file_info(const std::string& path, QueueFileInfo& out
   auto e = decode_envelope(record);
   if (!e) return bad;
   out.envelope = std::move(*e);
+  out.checksum_hex = std::string(fv.substr(50, 32));
   out.body_bytes = body;
   out.file_bytes = size;
+  return {};
+}
+
+std::error_code verify_queue_file(const std::string& path, const QueueFileInfo& info) {
+  Fd f;
+  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return last_error();
+  QueueFileHasher hasher;
+  std::string chunk;
+  std::uint64_t covered = info.file_bytes - kFooterBytes;
+  for (std::uint64_t off = 0; off < covered;) {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(65536, covered - off));
+    chunk.resize(n);
+    if (auto ec = pread_all(f.fd, chunk.data(), n, off)) return ec;
+    hasher.update(chunk);
+    off += n;
+  }
+  if (hasher.finish_hex() != info.checksum_hex)
+    return std::make_error_code(std::errc::illegal_byte_sequence);
   return {};
 }
 

@@ -5,15 +5,21 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
-#include <map>
 #include <stdexcept>
+#include <thread>
 
+#include "delivery/local_delivery.hpp"
+#include "queue/admin.hpp"
+#include "queue/delivery_round.hpp"
 #include "queue/group_commit.hpp"
 #include "queue/incoming_message.hpp"
 #include "queue/message_id.hpp"
-#include "queue/queue_file.hpp"
+#include "queue/scheduler.hpp"
+#include "queue/state_db.hpp"
+#include "queue/sync_pool.hpp"
 
 namespace mailroom::queue {
 
@@ -24,6 +30,9 @@ std::int64_t system_clock_now() {
 }
 
 namespace {
+
+constexpr std::size_t kRoundBatch = 32;
+constexpr auto kCommandPoll = std::chrono::milliseconds(200);
 
 class DiskQueue final : public Queue {
  public:
@@ -38,13 +47,13 @@ class DiskQueue final : public Queue {
   }
 
   void commit(std::unique_ptr<IncomingMessage> message, CommitCallback done) override {
-    std::unique_ptr<SpoolingMessage> spooling(dynamic_cast<SpoolingMessage*>(message.get()));
+    auto* spooling = dynamic_cast<SpoolingMessage*>(message.get());
     if (!spooling) {
       done(std::make_error_code(std::errc::invalid_argument));
       return;
     }
     message.release();
-    committer_.submit(std::move(spooling), std::move(done));
+    committer_.submit(std::unique_ptr<SpoolingMessage>(spooling), std::move(done));
   }
 
  private:
@@ -58,10 +67,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
  public:
   QueueRuntimeImpl(const config::Config& cfg, std::shared_ptr<directory::Directory> directory,
                    RuntimeOptions options)
-      : cfg_(cfg),
-        directory_(std::move(directory)),
-        options_(std::move(options)),
-        paths_(cfg.queue_dir()) {
+      : cfg_(cfg), options_(std::move(options)), paths_(cfg.queue_dir()) {
     if (auto ec = ensure_queue_dirs(paths_))
       throw std::runtime_error("queue: cannot create " + paths_.root + ": " + ec.message());
     lock_fd_ = ::open(paths_.lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -70,20 +76,33 @@ class QueueRuntimeImpl final : public QueueRuntime {
       ::close(lock_fd_);
       throw std::runtime_error("queue: " + paths_.root + " is in use by another mailroom server");
     }
-    if (auto n = remove_incoming_leftovers(paths_))
-      spdlog::info("queue: removed {} half-written files from incoming/", n);
-    for (const auto& id : list_committed_ids(paths_)) {
-      QueueFileInfo info;
-      if (auto ec = read_queue_file_info(paths_.message_file(id), info)) {
-        spdlog::error("queue: skipping unreadable queue file id={}: {}", id, ec.message());
-        continue;
-      }
-      messages_[id] = CommittedMessage{std::move(info.envelope), info.body_bytes, info.file_bytes};
+    try {
+      db_ = StateDb::open(paths_.state_db(), true);
+      recover();
+    } catch (...) {
+      ::close(lock_fd_);
+      throw;
     }
-    spdlog::info("queue: recovered {} messages", messages_.size());
-    committer_ = std::make_unique<GroupCommitter>(
-        paths_, [this](std::vector<CommittedMessage>&& batch) { on_committed(std::move(batch)); });
+    committer_ = std::make_unique<GroupCommitter>(paths_, sync_pool_,
+                                                  [this](std::vector<CommittedMessage>&& batch) {
+                                                    auto now = options_.clock();
+                                                    for (auto& m : batch) {
+                                                      MessageRecord r;
+                                                      r.states.resize(m.envelope.recipients.size());
+                                                      r.envelope = std::move(m.envelope);
+                                                      r.body_bytes = m.body_bytes;
+                                                      r.file_bytes = m.file_bytes;
+                                                      scheduler_.add(std::move(r), now);
+                                                    }
+                                                  });
     queue_ = std::make_unique<DiskQueue>(paths_, options_.memory_limit_bytes, *committer_);
+    local_ = std::make_unique<delivery::LocalDelivery>(cfg_.mailbox_root(), cfg_.server.hostname,
+                                                       std::move(directory), sync_pool_);
+    round_ = std::make_unique<DeliveryRound>(paths_, cfg_.server.hostname, RetryPolicy(cfg_.queue),
+                                             *local_, *db_, *queue_);
+    admin_ = std::make_unique<OnlineAdmin>(scheduler_, *db_, *round_, options_.clock);
+    admin_->run_pending_commands();  // posted while no server was running
+    if (options_.background_delivery) start_threads();
   }
 
   ~QueueRuntimeImpl() override {
@@ -94,43 +113,143 @@ class QueueRuntimeImpl final : public QueueRuntime {
   Queue& queue() override { return *queue_; }
 
   void stop() override {
-    if (committer_) committer_->stop();
+    if (stopped_.exchange(true)) return;
+    committer_->stop();  // sessions waiting on a commit get their answer first
+    {
+      std::lock_guard lock(timer_mutex_);
+      stopping_ = true;
+    }
+    timer_cv_.notify_all();
+    scheduler_.stop();
+    if (timer_thread_.joinable()) timer_thread_.join();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    spdlog::info("queue: stopped with {} messages queued", scheduler_.size());
   }
 
-  std::size_t run_deliveries_once() override { return 0; }
+  std::size_t run_deliveries_once() override {
+    auto now = options_.clock();
+    scheduler_.promote_due(now);
+    admin_->run_pending_commands();
+    std::size_t attempted = 0;
+    // Bounded: a DSN queued by one round is delivered by the next one.
+    for (int round = 0; round < 1000; ++round) {
+      auto batch = scheduler_.take_ready(kRoundBatch);
+      if (batch.empty()) break;
+      attempted += batch.size();
+      process(std::move(batch));
+    }
+    return attempted;
+  }
 
   void wait_for_commits() override {
     std::promise<void> flushed;
     auto fut = flushed.get_future();
-    // A marker commit: the committer processes batches in order, so when this one completes every
-    // earlier submit has completed and been handed over.
     committer_->submit(nullptr, [&](std::error_code) { flushed.set_value(); });
     fut.wait();
   }
 
-  std::size_t queued_messages() const override {
-    std::lock_guard lock(mutex_);
-    return messages_.size();
-  }
+  std::size_t queued_messages() const override { return scheduler_.size(); }
 
  private:
-  void on_committed(std::vector<CommittedMessage>&& batch) {
-    std::lock_guard lock(mutex_);
-    for (auto& m : batch) {
-      auto id = m.envelope.id;
-      messages_[id] = std::move(m);
+  void recover() {
+    if (auto n = remove_incoming_leftovers(paths_))
+      spdlog::info("queue: removed {} half-written files from incoming/", n);
+    auto rows = db_->load_all();
+    std::size_t recovered = 0;
+    auto now = options_.clock();
+    for (const auto& id : list_committed_ids(paths_)) {
+      QueueFileInfo info;
+      if (auto ec = read_queue_file_info(paths_.message_file(id), info)) {
+        spdlog::error(
+            "queue: id={} skipped at start: {}", id,
+            ec == std::errc::illegal_byte_sequence ? "not a complete queue file" : ec.message());
+        continue;
+      }
+      MessageRecord r;
+      r.states.resize(info.envelope.recipients.size());
+      if (auto it = rows.find(id); it != rows.end()) {
+        for (auto& [index, state] : it->second)
+          if (index < r.states.size()) r.states[index] = std::move(state);
+        r.has_rows = true;
+        rows.erase(it);
+      }
+      r.envelope = std::move(info.envelope);
+      r.body_bytes = info.body_bytes;
+      r.file_bytes = info.file_bytes;
+      scheduler_.add(std::move(r), now);
+      ++recovered;
+    }
+    // Rows whose queue file is gone: the message was removed and the row deletion did not happen.
+    std::vector<std::string> orphans;
+    for (const auto& [id, states] : rows) orphans.push_back(id);
+    db_->apply({}, orphans);
+    spdlog::info("queue: recovered {} messages", recovered);
+  }
+
+  void process(std::vector<MessageRecord> batch) {
+    std::vector<std::string> ids;
+    ids.reserve(batch.size());
+    for (const auto& r : batch) ids.push_back(r.envelope.id);
+    auto results = round_->run(std::move(batch), options_.clock());
+    auto now = options_.clock();
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      admin_->complete_delivery(ids[i], std::move(results[i]), now);
+  }
+
+  void start_threads() {
+    auto workers = std::max<std::uint32_t>(1, cfg_.queue.delivery_workers);
+    for (std::uint32_t i = 0; i < workers; ++i) {
+      workers_.emplace_back([this] {
+        for (;;) {
+          auto batch = scheduler_.wait_take_ready(kRoundBatch);
+          if (batch.empty()) return;  // stopping
+          process(std::move(batch));
+        }
+      });
+    }
+    timer_thread_ = std::thread([this] { timer_loop(); });
+  }
+
+  // Promotes due retries every scan_interval_s and runs admin commands as they arrive.
+  void timer_loop() {
+    auto scan_every = std::chrono::seconds(std::max<std::uint32_t>(1, cfg_.queue.scan_interval_s));
+    auto next_scan = std::chrono::steady_clock::now();
+    std::unique_lock lock(timer_mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      if (std::chrono::steady_clock::now() >= next_scan) {
+        scheduler_.promote_due(options_.clock());
+        next_scan = std::chrono::steady_clock::now() + scan_every;
+      }
+      try {
+        if (db_->changed_by_others()) admin_->run_pending_commands();
+      } catch (const std::exception& e) {
+        spdlog::error("queue: admin commands: {}", e.what());
+      }
+      lock.lock();
+      timer_cv_.wait_for(lock, kCommandPoll, [&] { return stopping_; });
     }
   }
 
   config::Config cfg_;
-  std::shared_ptr<directory::Directory> directory_;
   RuntimeOptions options_;
   QueuePaths paths_;
   int lock_fd_ = -1;
-  mutable std::mutex mutex_;
-  std::map<std::string, CommittedMessage> messages_;
+  SyncPool sync_pool_;
+  Scheduler scheduler_;
+  std::unique_ptr<StateDb> db_;
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<DiskQueue> queue_;
+  std::unique_ptr<delivery::LocalDelivery> local_;
+  std::unique_ptr<DeliveryRound> round_;
+  std::unique_ptr<OnlineAdmin> admin_;
+  std::vector<std::thread> workers_;
+  std::thread timer_thread_;
+  std::mutex timer_mutex_;
+  std::condition_variable timer_cv_;
+  bool stopping_ = false;
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace

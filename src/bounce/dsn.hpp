@@ -1,0 +1,61 @@
+// bounce/dsn: delivery status notifications (RFC 3464) for the queue.
+//
+// Builds the multipart/report; report-type=delivery-status message (RFC 6522) that tells a
+// sender what happened to some recipients: "failed" (a bounce) or "delivered" (RFC 3461 NOTIFY=
+// SUCCESS on final delivery). Per-message fields: Reporting-MTA, Original-Envelope-Id (ENVID),
+// Arrival-Date; per recipient: Original-Recipient (ORCPT), Final-Recipient, Action, Status,
+// Diagnostic-Code, Last-Attempt-Date. The third part returns the message: the full message
+// (message/rfc822) for failures unless RET=HDRS or it exceeds kFullReturnLimitBytes (Postfix's
+// bounce_size_limit), and only the headers (text/rfc822-headers) for success reports unless
+// RET=FULL (RFC 3461 4.3).
+//
+// Who gets a DSN (RFC 3461 4.1, RFC 5321 6.1-6.2): never for the null sender (a bounce is never
+// bounced), never for NOTIFY=NEVER; failures when NOTIFY is absent or includes FAILURE;
+// deliveries only with NOTIFY=SUCCESS. The DSN itself is queued with the null reverse-path and
+// NOTIFY=NEVER to the original sender. Builds text only: queuing it is the caller's job.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "queue/queue.hpp"
+
+namespace mailroom::bounce {
+
+inline constexpr std::uint64_t kFullReturnLimitBytes = 50000;
+
+enum class DsnAction { Failed, Delivered };
+
+// Whether recipient `r` of a message from `sender` should be reported for `action`.
+bool wants_dsn(const std::string& sender, const queue::EnvelopeRecipient& r, DsnAction action);
+
+struct DsnRecipient {
+  queue::EnvelopeRecipient recipient;
+  std::string reason;  // "5.1.1 <kate@example.test>: user unknown" (status first)
+  std::int64_t last_attempt_unix = 0;
+};
+
+struct DsnRequest {
+  queue::Envelope original;
+  DsnAction action = DsnAction::Failed;
+  std::vector<DsnRecipient> recipients;
+  std::string original_headers;  // header section of the original, CRLF
+  std::string original_message;  // the whole original (may be empty when not returned)
+  std::uint64_t original_size = 0;
+  std::string reporting_mta;  // our hostname
+  std::string dsn_id;         // queue id of the DSN itself (Message-ID, MIME boundary)
+  std::int64_t now_unix = 0;
+};
+
+// True when the request should carry the full original rather than headers only.
+bool returns_full_message(const queue::Envelope& original, DsnAction action,
+                          std::uint64_t original_size);
+
+// The complete DSN message (CRLF line endings).
+std::string build_dsn(const DsnRequest& request);
+
+// The envelope the DSN is queued with: null sender, the original sender as only recipient.
+queue::Envelope dsn_envelope(const DsnRequest& request);
+
+}  // namespace mailroom::bounce

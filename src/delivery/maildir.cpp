@@ -1,0 +1,284 @@
+#include "delivery/maildir.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+
+namespace mailroom::delivery {
+namespace {
+
+std::error_code last_error() { return {errno, std::system_category()}; }
+
+std::atomic<std::uint64_t> g_delivery_counter{0};
+
+// CRLF -> LF while counting the file size and Dovecot's virtual size (every LF counted as CRLF).
+class LfWriter {
+ public:
+  explicit LfWriter(int fd) : fd_(fd) { buf_.reserve(kFlushAt + 1024); }
+  void feed(std::string_view in) {
+    for (char c : in) {
+      if (pending_cr_) {
+        pending_cr_ = false;
+        if (c == '\n') {
+          emit('\n');
+          continue;
+        }
+        emit('\r');
+      }
+      if (c == '\r') {
+        pending_cr_ = true;
+      } else {
+        emit(c);
+      }
+    }
+  }
+  std::error_code finish() {
+    if (pending_cr_) emit('\r');
+    pending_cr_ = false;
+    return flush();
+  }
+  std::uint64_t bytes() const { return bytes_; }
+  std::uint64_t virtual_bytes() const { return bytes_ + bare_lf_; }
+  std::error_code error() const { return error_; }
+
+ private:
+  static constexpr std::size_t kFlushAt = 65536;
+  void emit(char c) {
+    if (c == '\n' && last_ != '\r') ++bare_lf_;
+    last_ = c;
+    buf_ += c;
+    ++bytes_;
+    if (buf_.size() >= kFlushAt) (void)flush();
+  }
+  std::error_code flush() {
+    std::string_view rest = buf_;
+    while (!rest.empty() && !error_) {
+      ssize_t n = ::write(fd_, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = n < 0 ? last_error() : std::make_error_code(std::errc::no_space_on_device);
+        break;
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    buf_.clear();
+    return error_;
+  }
+  int fd_;
+  std::string buf_;
+  bool pending_cr_ = false;
+  char last_ = '\0';
+  std::uint64_t bytes_ = 0;
+  std::uint64_t bare_lf_ = 0;
+  std::error_code error_;
+};
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::error_code fsync_path(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return last_error();
+  std::error_code ec;
+  if (::fsync(fd) != 0) ec = last_error();
+  ::close(fd);
+  return ec;
+}
+
+}  // namespace
+
+bool is_safe_maildir_component(std::string_view name) {
+  if (name.empty() || name.size() > 255 || name[0] == '.') return false;
+  for (unsigned char c : name)
+    if (c == '/' || c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+std::optional<std::string> maildir_for(const std::string& mailbox_root,
+                                       const directory::Mailbox& mailbox) {
+  if (!is_safe_maildir_component(mailbox.domain) || !is_safe_maildir_component(mailbox.user))
+    return std::nullopt;
+  std::string inbox = mailbox_root + "/" + mailbox.domain + "/" + mailbox.user;
+  if (!mailbox.folder.empty() && is_safe_maildir_component(mailbox.folder) &&
+      mailbox.folder.find("..") == std::string::npos) {
+    std::string folder = inbox + "/." + mailbox.folder;
+    if (is_directory(folder)) return folder;
+  }
+  return inbox;
+}
+
+std::string maildir_base_name(std::int64_t unix_s, std::int64_t usec, long pid,
+                              std::uint64_t counter, std::string_view host) {
+  std::string safe_host;
+  for (char c : host) {
+    if (c == '/')
+      safe_host += "\\057";
+    else if (c == ':')
+      safe_host += "\\072";
+    else
+      safe_host += c;
+  }
+  return fmt::format("{}.M{}P{}Q{}.{}", unix_s, usec, pid, counter, safe_host);
+}
+
+std::error_code ensure_maildir(const std::string& maildir) {
+  std::vector<std::string> missing;
+  for (std::string d = maildir; !d.empty() && !is_directory(d);) {
+    missing.push_back(d);
+    auto slash = d.find_last_of('/');
+    if (slash == std::string::npos || slash == 0) break;
+    d = d.substr(0, slash);
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) return last_error();
+    auto parent = it->substr(0, it->find_last_of('/'));
+    if (auto ec = fsync_path(parent.empty() ? "/" : parent)) return ec;
+  }
+  bool created = false;
+  for (const char* sub : {"/tmp", "/new", "/cur"}) {
+    std::string d = maildir + sub;
+    if (::mkdir(d.c_str(), 0700) == 0) {
+      created = true;
+    } else if (errno != EEXIST) {
+      return last_error();
+    }
+  }
+  if (created) return fsync_path(maildir);
+  return {};
+}
+
+MaildirBatch::MaildirBatch(queue::SyncPool& sync_pool, std::string hostname)
+    : sync_pool_(sync_pool), hostname_(std::move(hostname)) {}
+
+MaildirBatch::~MaildirBatch() {
+  for (auto& e : entries_) {
+    if (e.fd >= 0) ::close(e.fd);
+    if (!committed_ && !e.tmp_path.empty()) ::unlink(e.tmp_path.c_str());
+  }
+}
+
+std::size_t MaildirBatch::stage(const std::string& maildir, std::string_view headers,
+                                const std::string& source_path, std::uint64_t body_offset,
+                                std::uint64_t body_end) {
+  entries_.push_back(Entry{});
+  Entry& e = entries_.back();
+  e.maildir = maildir;
+  e.error = write_entry(e, headers, source_path, body_offset, body_end);
+  if (e.error && !e.tmp_path.empty()) {
+    ::unlink(e.tmp_path.c_str());
+    e.tmp_path.clear();
+  }
+  return entries_.size() - 1;
+}
+
+std::error_code MaildirBatch::write_entry(Entry& e, std::string_view headers,
+                                          const std::string& source_path, std::uint64_t body_offset,
+                                          std::uint64_t body_end) {
+  if (auto ec = ensure_maildir(e.maildir)) return ec;
+  struct timeval tv {};
+  ::gettimeofday(&tv, nullptr);
+  e.base_name = maildir_base_name(tv.tv_sec, tv.tv_usec, static_cast<long>(::getpid()),
+                                  g_delivery_counter.fetch_add(1), hostname_);
+  e.tmp_path = e.maildir + "/tmp/" + e.base_name;
+  e.fd = ::open(e.tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (e.fd < 0) {
+    auto ec = last_error();
+    e.tmp_path.clear();  // not ours to unlink
+    return ec;
+  }
+  LfWriter out(e.fd);
+  out.feed(headers);
+  int src = ::open(source_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (src < 0) return last_error();
+  std::string chunk(65536, '\0');
+  std::error_code ec;
+  for (std::uint64_t off = body_offset; off < body_end && !out.error();) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), body_end - off));
+    ssize_t n = ::pread(src, chunk.data(), want, static_cast<off_t>(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ec = n < 0 ? last_error() : std::make_error_code(std::errc::io_error);
+      break;
+    }
+    out.feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
+    off += static_cast<std::uint64_t>(n);
+  }
+  ::close(src);
+  if (ec) return ec;
+  if (auto wec = out.finish()) return wec;
+  e.bytes = out.bytes();
+  e.virtual_bytes = out.virtual_bytes();
+  return {};
+}
+
+std::vector<std::error_code> MaildirBatch::commit() {
+  committed_ = true;
+  std::vector<std::error_code> results(entries_.size());
+  std::vector<queue::SyncPool::Request> file_syncs;
+  std::vector<std::size_t> file_index;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].error) continue;
+    file_syncs.push_back({entries_[i].fd, true});
+    file_index.push_back(i);
+  }
+  auto synced = sync_pool_.sync_all(file_syncs);
+  for (std::size_t k = 0; k < file_index.size(); ++k)
+    if (synced[k]) entries_[file_index[k]].error = synced[k];
+
+  // Rename into new/, then make each new/ durable once.
+  std::map<std::string, std::vector<std::size_t>> by_dir;
+  for (auto& e : entries_) {
+    if (e.fd >= 0) {
+      ::close(e.fd);
+      e.fd = -1;
+    }
+  }
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    auto& e = entries_[i];
+    if (e.error) {
+      if (!e.tmp_path.empty()) ::unlink(e.tmp_path.c_str());
+      continue;
+    }
+    e.final_path =
+        fmt::format("{}/new/{},S={},W={}", e.maildir, e.base_name, e.bytes, e.virtual_bytes);
+    if (::rename(e.tmp_path.c_str(), e.final_path.c_str()) != 0) {
+      e.error = last_error();
+      ::unlink(e.tmp_path.c_str());
+      continue;
+    }
+    by_dir[e.maildir + "/new"].push_back(i);
+  }
+  std::vector<int> dir_fds;
+  std::vector<queue::SyncPool::Request> dir_syncs;
+  std::vector<std::vector<std::size_t>*> dir_entries;
+  for (auto& [dir, idx] : by_dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      auto ec = last_error();
+      for (auto i : idx) entries_[i].error = ec;
+      continue;
+    }
+    dir_fds.push_back(fd);
+    dir_syncs.push_back({fd, false});
+    dir_entries.push_back(&idx);
+  }
+  auto dir_results = sync_pool_.sync_all(dir_syncs);
+  for (std::size_t k = 0; k < dir_results.size(); ++k) {
+    // The file is in new/ but its name may not survive a crash: report the error so the
+    // recipient is retried (a possible duplicate beats a possible loss).
+    if (dir_results[k])
+      for (auto i : *dir_entries[k]) entries_[i].error = dir_results[k];
+  }
+  for (int fd : dir_fds) ::close(fd);
+  for (std::size_t i = 0; i < entries_.size(); ++i) results[i] = entries_[i].error;
+  return results;
+}
+
+}  // namespace mailroom::delivery

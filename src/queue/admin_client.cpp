@@ -1,0 +1,237 @@
+#include "queue/admin_client.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "queue/admin.hpp"
+#include "queue/message_id.hpp"
+#include "util/rfc5322_date.hpp"
+
+namespace mailroom::queue {
+namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::unique_ptr<StateDb> open_existing_db(const QueuePaths& paths) {
+  if (!file_exists(paths.state_db())) return nullptr;
+  return StateDb::open(paths.state_db(), false);
+}
+
+std::string display_sender(const std::string& s) { return s.empty() ? "MAILER-DAEMON" : s; }
+
+std::string describe_state(const RecipientState& s, std::int64_t now) {
+  switch (s.status) {
+    case RecipientStatus::Pending:
+      return "pending";
+    case RecipientStatus::Deferred:
+      return fmt::format("deferred ({} attempt{}, next {}): {}", s.attempts,
+                         s.attempts == 1 ? "" : "s",
+                         s.next_attempt_unix <= now ? std::string("now")
+                                                    : "in " + format_age(s.next_attempt_unix - now),
+                         s.reason);
+    case RecipientStatus::Delivered:
+      return "delivered: " + s.reason;
+    case RecipientStatus::Failed:
+      return std::string(s.notified ? "failed" : "failed, DSN pending") + ": " + s.reason;
+  }
+  return "pending";
+}
+
+// Holds queue_dir/lock while no server runs; empty when a server holds it.
+class OfflineLock {
+ public:
+  explicit OfflineLock(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd_ < 0) return;  // no lock file: no server ever ran here
+    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+      held_ = true;
+    } else {
+      server_running_ = true;
+    }
+  }
+  ~OfflineLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool server_running() const { return server_running_; }
+
+ private:
+  int fd_ = -1;
+  bool held_ = false;
+  bool server_running_ = false;
+};
+
+AdminResult parse_result(const std::string& line) {
+  if (line.size() >= 2 && line[1] == ' ' && line[0] >= '0' && line[0] <= '9')
+    return {line[0] - '0', line.substr(2)};
+  return {1, line};
+}
+
+AdminResult offline(const QueuePaths& paths, const std::string& verb, const std::string& id) {
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  if (verb == "flush") {
+    auto db = open_existing_db(paths);
+    std::vector<StateUpdate> updates;
+    if (db) {
+      for (auto& [mid, states] : db->load_all()) {
+        if (!id.empty() && mid != id) continue;
+        for (auto& [index, s] : states) {
+          if (s.status != RecipientStatus::Deferred) continue;
+          s.next_attempt_unix = 0;
+          updates.push_back({mid, index, s});
+        }
+      }
+      db->apply(updates);
+    }
+    if (!id.empty() && !file_exists(paths.message_file(id))) return {1, id + ": not in the queue"};
+    return {0, fmt::format("{} deferred recipient(s) will be retried as soon as the server starts",
+                           updates.size())};
+  }
+  QueueFileInfo info;
+  if (read_queue_file_info(paths.message_file(id), info)) return {1, id + ": not in the queue"};
+  if (verb == "delete") {
+    if (::unlink(paths.message_file(id).c_str()) != 0) return {1, id + ": not in the queue"};
+    if (auto db = open_existing_db(paths)) db->apply({}, {id});
+    return {0, id + ": deleted"};
+  }
+  // bounce
+  auto db = StateDb::open(paths.state_db(), true);
+  MessageRecord record;
+  record.envelope = info.envelope;
+  record.states.resize(info.envelope.recipients.size());
+  for (auto& [index, s] : db->load(id))
+    if (index < record.states.size()) record.states[index] = s;
+  auto changed = fail_by_administrator(record, now);
+  std::vector<StateUpdate> updates;
+  for (auto i : changed) updates.push_back({id, i, record.states[i]});
+  db->apply(updates);
+  return {0, fmt::format("{}: returned to sender ({} recipient(s)); the DSN is sent when the "
+                         "server starts",
+                         id, changed.size())};
+}
+
+}  // namespace
+
+std::string format_age(std::int64_t s) {
+  if (s < 0) s = 0;
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{}m", s / 3600, (s % 3600) / 60);
+  return fmt::format("{}d{}h", s / 86400, (s % 86400) / 3600);
+}
+
+std::optional<QueuedMessageView> read_queued_message(const QueuePaths& paths,
+                                                     const std::string& id) {
+  if (!is_valid_message_id(id)) return std::nullopt;
+  QueueFileInfo info;
+  if (read_queue_file_info(paths.message_file(id), info)) return std::nullopt;
+  QueuedMessageView v;
+  v.states.resize(info.envelope.recipients.size());
+  if (auto db = open_existing_db(paths))
+    for (auto& [index, s] : db->load(id))
+      if (index < v.states.size()) v.states[index] = s;
+  v.envelope = std::move(info.envelope);
+  v.size = info.body_bytes;
+  return v;
+}
+
+std::vector<QueuedMessageView> read_queue(const QueuePaths& paths) {
+  std::vector<QueuedMessageView> out;
+  auto db = open_existing_db(paths);
+  StateDb::AllStates rows;
+  if (db) rows = db->load_all();
+  for (const auto& id : list_committed_ids(paths)) {
+    QueueFileInfo info;
+    if (read_queue_file_info(paths.message_file(id), info)) continue;  // removed meanwhile
+    QueuedMessageView v;
+    v.states.resize(info.envelope.recipients.size());
+    if (auto it = rows.find(id); it != rows.end())
+      for (auto& [index, s] : it->second)
+        if (index < v.states.size()) v.states[index] = s;
+    v.envelope = std::move(info.envelope);
+    v.size = info.body_bytes;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::string format_listing(const std::vector<QueuedMessageView>& messages, std::int64_t now) {
+  if (messages.empty()) return "Mail queue is empty\n";
+  std::string out = fmt::format("{:<22} {:>9} {:>7}  {}\n", "-Queue ID-", "--Size--", "--Age--",
+                                "-Sender/Recipient-------");
+  std::uint64_t total = 0;
+  for (const auto& m : messages) {
+    total += m.size;
+    out +=
+        fmt::format("{:<22} {:>9} {:>7}  {}\n", m.envelope.id, m.size,
+                    format_age(now - m.envelope.arrival_unix), display_sender(m.envelope.sender));
+    for (std::size_t i = 0; i < m.envelope.recipients.size(); ++i)
+      out += fmt::format("{:42}{}\n{:46}{}\n", "", m.envelope.recipients[i].address, "",
+                         describe_state(m.states[i], now));
+    out += "\n";
+  }
+  out += fmt::format("-- {} Kbytes in {} Request{}.\n", (total + 1023) / 1024, messages.size(),
+                     messages.size() == 1 ? "" : "s");
+  return out;
+}
+
+std::string format_details(const QueuedMessageView& m, const std::string& headers,
+                           std::int64_t now) {
+  const auto& e = m.envelope;
+  std::string out;
+  out += fmt::format("Queue-ID: {}\n", e.id);
+  out += fmt::format("Arrival: {} ({} ago)\n",
+                     util::rfc5322_date(static_cast<std::time_t>(e.arrival_unix)),
+                     format_age(now - e.arrival_unix));
+  out += fmt::format("Size: {} bytes\n", m.size);
+  out += fmt::format("Sender: <{}>\n", e.sender);
+  out += fmt::format("Client: {} [{}] listener={}{}\n", e.client_helo, e.client_ip, e.listener,
+                     e.auth_user.empty() ? "" : " auth=" + e.auth_user);
+  out += fmt::format("Body: {}{}{}{}\n", e.body_type.empty() ? "7BIT" : e.body_type,
+                     e.smtputf8 ? " SMTPUTF8" : "", e.ret.empty() ? "" : " RET=" + e.ret,
+                     e.envid.empty() ? "" : " ENVID=" + e.envid);
+  out += "Recipients:\n";
+  for (std::size_t i = 0; i < e.recipients.size(); ++i) {
+    const auto& r = e.recipients[i];
+    std::string notify;
+    if (r.notify == NotifyDefault) notify = "default";
+    if (r.notify & NotifyNever) notify = "NEVER";
+    for (auto [flag, name] :
+         {std::pair{NotifySuccess, "SUCCESS"}, {NotifyFailure, "FAILURE"}, {NotifyDelay, "DELAY"}})
+      if (r.notify & flag) notify += (notify.empty() ? "" : ",") + std::string(name);
+    out +=
+        fmt::format("  {} (NOTIFY={}{}): {}\n", r.address, notify,
+                    r.orcpt.empty() ? "" : " ORCPT=" + r.orcpt, describe_state(m.states[i], now));
+  }
+  out += "Headers:\n";
+  out += headers;
+  return out;
+}
+
+AdminResult run_admin_command(const QueuePaths& paths, const std::string& verb,
+                              const std::string& id, std::chrono::milliseconds timeout) {
+  if (verb != "flush" && verb != "delete" && verb != "bounce") return {2, "unknown command"};
+  if (!id.empty() && !is_valid_message_id(id)) return {2, id + ": not a queue id"};
+  if ((verb == "delete" || verb == "bounce") && id.empty()) return {2, "a queue id is required"};
+  if (!file_exists(paths.root))
+    return {1, id.empty() ? "the queue is empty" : id + ": not in the queue"};
+  OfflineLock lock(paths.lock_file());
+  if (!lock.server_running()) return offline(paths, verb, id);
+  auto db = StateDb::open(paths.state_db(), false);
+  auto seq = db->post_command(verb, id);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto c = db->command(seq); c && c->done) return parse_result(c->result);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return {1, "the server did not carry out the command in time; it stays queued and runs later"};
+}
+
+}  // namespace mailroom::queue

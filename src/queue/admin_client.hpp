@@ -1,0 +1,56 @@
+// queue/admin_client: the `mailroom queue` side of queue administration (another process than
+// the server).
+//
+// Reading (list, show) works on the files directly and never writes: queue files are immutable
+// once committed and state.db is read through SQLite WAL, which never blocks the server.
+// Changing (flush, delete, bounce) depends on whether a server holds queue_dir/lock:
+//   - it does: the command is posted to state.db's admin_command table and the server carries
+//     it out (admin.hpp) and answers; we wait for that answer, up to `timeout`;
+//   - it does not: we take the lock ourselves (so no server starts meanwhile) and apply the same
+//     rules to the files: delete unlinks, flush clears retry times, bounce records the failures;
+//     the DSNs of a bounce are then sent by the next server start (recovery sees failed,
+//     un-notified recipients).
+// Exit statuses follow cli/commands.hpp: 0 done, 1 not found or failed, 2 bad input.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "queue/queue.hpp"
+#include "queue/queue_file.hpp"
+#include "queue/state_db.hpp"
+
+namespace mailroom::queue {
+
+struct QueuedMessageView {
+  Envelope envelope;
+  std::uint64_t size = 0;              // message bytes
+  std::vector<RecipientState> states;  // one per recipient
+};
+
+std::vector<QueuedMessageView> read_queue(const QueuePaths& paths);
+std::optional<QueuedMessageView> read_queued_message(const QueuePaths& paths,
+                                                     const std::string& id);
+
+// postqueue -p style: one block per message, recipients with state and last error.
+std::string format_listing(const std::vector<QueuedMessageView>& messages, std::int64_t now);
+// Envelope, per-recipient states and the message's header section.
+std::string format_details(const QueuedMessageView& message, const std::string& headers,
+                           std::int64_t now);
+
+struct AdminResult {
+  int exit_code = 0;
+  std::string text;
+};
+
+// verb: "flush" (id may be empty: every message), "delete", "bounce".
+AdminResult run_admin_command(const QueuePaths& paths, const std::string& verb,
+                              const std::string& id, std::chrono::milliseconds timeout);
+
+// "3d4h", "12m5s", "42s": compact durations for listings.
+std::string format_age(std::int64_t seconds);
+
+}  // namespace mailroom::queue

@@ -1,0 +1,241 @@
+#include "queue/delivery_round.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <future>
+
+#include "bounce/dsn.hpp"
+
+namespace mailroom::queue {
+namespace {
+
+constexpr std::int64_t kHoldAfterErrorS = 60;
+
+bounce::DsnAction action_for(RecipientStatus s) {
+  return s == RecipientStatus::Delivered ? bounce::DsnAction::Delivered : bounce::DsnAction::Failed;
+}
+
+}  // namespace
+
+bool is_complete(const MessageRecord& r) {
+  for (const auto& s : r.states)
+    if (!s.is_final() || !s.notified) return false;
+  return true;
+}
+
+DeliveryRound::DeliveryRound(QueuePaths paths, std::string hostname, RetryPolicy policy,
+                             delivery::LocalDelivery& local, StateDb& db, Queue& queue)
+    : paths_(std::move(paths)),
+      hostname_(std::move(hostname)),
+      policy_(policy),
+      local_(local),
+      db_(db),
+      queue_(queue) {}
+
+void DeliveryRound::remove_message(const MessageRecord& record) {
+  ::unlink(paths_.message_file(record.envelope.id).c_str());
+  if (record.has_rows) {
+    try {
+      db_.apply({}, {record.envelope.id});
+    } catch (const std::exception& e) {
+      // Orphan rows are harmless: recovery deletes rows whose queue file is gone.
+      spdlog::warn("queue: id={} rows not removed: {}", record.envelope.id, e.what());
+    }
+  }
+}
+
+void DeliveryRound::quarantine(const std::string& id) {
+  std::string dir = paths_.root + "/corrupt";
+  ::mkdir(dir.c_str(), 0700);
+  ::rename(paths_.message_file(id).c_str(), (dir + "/" + id).c_str());
+  spdlog::error("queue: id={} queue file failed its checksum; moved to {} and not delivered", id,
+                dir);
+}
+
+void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, std::int64_t now) {
+  const auto& env = w.record.envelope;
+  for (const auto& r : result.recipients) {
+    auto& s = w.record.states.at(r.index);
+    const auto& rcpt = env.recipients.at(r.index);
+    s.last_attempt_unix = now;
+    s.attempts++;
+    s.delivered_to = r.delivered_to;
+    s.reason = r.reason;
+    switch (r.outcome) {
+      case delivery::Outcome::Delivered:
+        s.status = RecipientStatus::Delivered;
+        s.notified = !bounce::wants_dsn(env.sender, rcpt, bounce::DsnAction::Delivered);
+        break;
+      case delivery::Outcome::Failed:
+        s.status = RecipientStatus::Failed;
+        s.notified = !bounce::wants_dsn(env.sender, rcpt, bounce::DsnAction::Failed);
+        break;
+      case delivery::Outcome::Deferred:
+        if (policy_.expired(env.arrival_unix, now)) {
+          s.status = RecipientStatus::Failed;
+          s.reason = "4.4.7 message expired in the queue; last error: " + r.reason;
+          s.notified = !bounce::wants_dsn(env.sender, rcpt, bounce::DsnAction::Failed);
+        } else {
+          s.status = RecipientStatus::Deferred;
+          s.next_attempt_unix = policy_.next_attempt(now, s.attempts);
+        }
+        break;
+    }
+    spdlog::info("queue: id={} to=<{}> status={} attempts={} reason=\"{}\"", env.id, rcpt.address,
+                 to_string(s.status), s.attempts, s.reason);
+    w.changed.push_back(r.index);
+  }
+}
+
+bool DeliveryRound::persist(std::vector<Work>& work) {
+  std::vector<StateUpdate> updates;
+  std::vector<std::string> removed;
+  for (auto& w : work) {
+    if (w.gone) continue;
+    if (is_complete(w.record)) {
+      ::unlink(paths_.message_file(w.record.envelope.id).c_str());
+      if (w.record.has_rows) removed.push_back(w.record.envelope.id);
+      w.gone = true;
+      spdlog::info("queue: id={} removed (all recipients final)", w.record.envelope.id);
+      continue;
+    }
+    for (auto i : w.changed) updates.push_back({w.record.envelope.id, i, w.record.states[i]});
+  }
+  try {
+    db_.apply(updates, removed);
+  } catch (const std::exception& e) {
+    spdlog::error("queue: cannot record delivery states: {}; holding messages back", e.what());
+    return false;
+  }
+  for (auto& w : work) {
+    if (!w.gone && !w.changed.empty()) w.record.has_rows = true;
+    w.changed.clear();
+  }
+  return true;
+}
+
+void DeliveryRound::notify(Work& w, std::int64_t now) {
+  const auto& env = w.record.envelope;
+  for (auto status : {RecipientStatus::Failed, RecipientStatus::Delivered}) {
+    bounce::DsnRequest req;
+    std::vector<std::size_t> covered;
+    for (std::size_t i = 0; i < w.record.states.size(); ++i) {
+      const auto& s = w.record.states[i];
+      if (s.status != status || s.notified) continue;
+      req.recipients.push_back({env.recipients[i], s.reason, s.last_attempt_unix});
+      covered.push_back(i);
+    }
+    if (covered.empty()) continue;
+    req.original = env;
+    req.action = action_for(status);
+    req.reporting_mta = hostname_;
+    req.now_unix = now;
+    req.original_size = w.info ? w.info->body_bytes : w.record.body_bytes;
+    req.dsn_id = queue_.new_message_id();
+    const auto path = paths_.message_file(env.id);
+    std::error_code ec = read_headers(path, req.original_size, req.original_headers);
+    if (!ec && bounce::returns_full_message(env, req.action, req.original_size))
+      ec = read_body(path, req.original_size, req.original_message);
+    if (!ec) {
+      auto msg = queue_.begin(bounce::dsn_envelope(req));
+      ec = msg->append(bounce::build_dsn(req));
+      if (!ec) {
+        std::promise<std::error_code> done;
+        auto fut = done.get_future();
+        queue_.commit(std::move(msg), [&done](std::error_code r) { done.set_value(r); });
+        ec = fut.get();
+      }
+    }
+    if (ec) {
+      spdlog::error("queue: id={} DSN not queued: {}; retrying later", env.id, ec.message());
+      w.record.hold_until = now + kHoldAfterErrorS;
+      continue;
+    }
+    spdlog::info("queue: id={} dsn={} action={} to=<{}> recipients={}", env.id, req.dsn_id,
+                 status == RecipientStatus::Failed ? "failed" : "delivered", env.sender,
+                 covered.size());
+    for (auto i : covered) {
+      w.record.states[i].notified = true;
+      w.changed.push_back(i);
+    }
+  }
+}
+
+std::vector<std::optional<MessageRecord>> DeliveryRound::run(std::vector<MessageRecord> records,
+                                                             std::int64_t now) {
+  std::vector<Work> work;
+  work.reserve(records.size());
+  std::vector<delivery::DeliveryJob> jobs;
+  std::vector<std::size_t> job_owner;
+  for (auto& rec : records) {
+    auto& w = work.emplace_back(Work{std::move(rec), std::nullopt, {}, false});
+    w.record.hold_until = 0;
+    QueueFileInfo info;
+    const auto path = paths_.message_file(w.record.envelope.id);
+    if (auto ec = read_queue_file_info(path, info)) {
+      if (ec == std::errc::no_such_file_or_directory) {
+        w.gone = true;
+      } else if (ec == std::errc::illegal_byte_sequence) {
+        quarantine(w.record.envelope.id);
+        w.gone = true;
+      } else {
+        spdlog::error("queue: id={} unreadable: {}", w.record.envelope.id, ec.message());
+        w.record.hold_until = now + kHoldAfterErrorS;
+      }
+      continue;
+    }
+    w.info = info;
+    delivery::DeliveryJob job;
+    for (std::size_t i = 0; i < w.record.states.size(); ++i) {
+      const auto& s = w.record.states[i];
+      if (s.status == RecipientStatus::Pending ||
+          (s.status == RecipientStatus::Deferred && s.next_attempt_unix <= now))
+        job.recipients.push_back({i, s.delivered_to});
+    }
+    if (job.recipients.empty()) continue;
+    job.message_path = path;
+    job.info = std::move(info);
+    jobs.push_back(std::move(job));
+    job_owner.push_back(work.size() - 1);
+  }
+
+  auto results = local_.deliver(jobs);
+  for (std::size_t k = 0; k < results.size(); ++k) {
+    auto& w = work[job_owner[k]];
+    if (results[k].corrupt) {
+      quarantine(w.record.envelope.id);
+      remove_message(w.record);  // the file is already gone; this drops its rows
+      w.gone = true;
+      continue;
+    }
+    apply_outcomes(w, results[k], now);
+  }
+
+  if (persist(work)) {
+    bool any_notified = false;
+    for (auto& w : work) {
+      if (w.gone) continue;
+      notify(w, now);
+      any_notified = any_notified || !w.changed.empty();
+    }
+    if (any_notified && !persist(work))
+      for (auto& w : work) w.record.hold_until = now + kHoldAfterErrorS;
+  } else {
+    for (auto& w : work) w.record.hold_until = now + kHoldAfterErrorS;
+  }
+
+  std::vector<std::optional<MessageRecord>> out;
+  out.reserve(work.size());
+  for (auto& w : work) {
+    if (w.gone) {
+      out.emplace_back(std::nullopt);
+    } else {
+      out.emplace_back(std::move(w.record));
+    }
+  }
+  return out;
+}
+
+}  // namespace mailroom::queue

@@ -1,0 +1,67 @@
+// queue/delivery_round: one pass over a batch of due messages, from attempt to durable outcome.
+//
+// For each message: attempt its due recipients (pending, or deferred and past next_attempt) with
+// local delivery (all Maildir files of the batch synced together), turn outcomes into states
+// (deferred -> next attempt by RetryPolicy, or failed 4.4.7 once the queue lifetime is over), and
+// then, in this order, so that a state change is durable before anything acts on it:
+//   1. persist: messages whose recipients are all final with no DSN to send are removed (queue
+//      file unlinked, rows deleted); other changes are written to state.db in one transaction;
+//   2. notify: DSNs (bounce/dsn.hpp) for final states still un-notified are built and committed
+//      through the queue, like any received message;
+//   3. persist again: notified states, and removal of messages now complete.
+// A crash between Maildir delivery and step 1 is the only way to deliver a copy twice; a crash
+// between 2 and 3 may queue a DSN twice. If state.db cannot be written (disk full), nothing is
+// acted upon and the message is held back for a minute.
+//
+// A queue file failing its checksum (torn by a power cut, never acknowledged) is moved to
+// queue_dir/corrupt/ and never delivered.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "delivery/local_delivery.hpp"
+#include "queue/queue.hpp"
+#include "queue/queue_file.hpp"
+#include "queue/retry_policy.hpp"
+#include "queue/scheduler.hpp"
+#include "queue/state_db.hpp"
+
+namespace mailroom::queue {
+
+class DeliveryRound {
+ public:
+  DeliveryRound(QueuePaths paths, std::string hostname, RetryPolicy policy,
+                delivery::LocalDelivery& local, StateDb& db, Queue& queue);
+
+  // Returns, per input record, its new record or nullopt when it left the queue.
+  std::vector<std::optional<MessageRecord>> run(std::vector<MessageRecord> records,
+                                                std::int64_t now);
+
+  // Removes a message for good (admin delete, or complete): file first, then its rows.
+  void remove_message(const MessageRecord& record);
+
+ private:
+  struct Work {
+    MessageRecord record;
+    std::optional<QueueFileInfo> info;
+    std::vector<std::size_t> changed;
+    bool gone = false;
+  };
+  void apply_outcomes(Work& w, const delivery::JobResult& result, std::int64_t now);
+  bool persist(std::vector<Work>& work);
+  void notify(Work& w, std::int64_t now);
+  void quarantine(const std::string& id);
+
+  QueuePaths paths_;
+  std::string hostname_;
+  RetryPolicy policy_;
+  delivery::LocalDelivery& local_;
+  StateDb& db_;
+  Queue& queue_;
+};
+
+// True when every recipient is final and every DSN they call for has been queued.
+bool is_complete(const MessageRecord& record);
+
+}  // namespace mailroom::queue
