@@ -69,7 +69,7 @@ def swaks(*args):
 
 @pytest.mark.parametrize("extra,expect_in_log", [
     ([], "<-  250 2.6.0"),
-    (["--tls"], "<-  250 2.6.0"),
+    (["--tls"], "<~  250 2.6.0"),
     (["--pipeline"], "<-  250 2.6.0"),
 ])
 def test_swaks_inbound(srv, extra, expect_in_log):

@@ -1,5 +1,6 @@
 """`mailroom check-config` and `mailroom serve` with good and bad configuration files."""
 import subprocess
+import tomllib
 
 import pytest
 
@@ -15,10 +16,17 @@ def test_check_config_prints_effective_config(tmp_path):
     cfg.write_text('[server]\nhostname = "mx.example.test"\n\n[[listener]]\nname = "in"\naddress = "127.0.0.1:2525"\n')
     r = run("check-config", str(cfg))
     assert r.returncode == 0, r.stderr
-    assert 'hostname = "mx.example.test"' in r.stdout
-    assert 'name = "in"' in r.stdout
-    assert "max_message_size = 37748736" in r.stdout
-    assert "hard_error_limit = 20" in r.stdout
+    effective = tomllib.loads(r.stdout)  # the printed config is itself valid TOML
+    assert effective["server"]["hostname"] == "mx.example.test"
+    assert [l["name"] for l in effective["listener"]] == ["in"]
+    assert effective["listener"][0]["max_message_size"] == 37748736
+    assert effective["limits"]["hard_error_limit"] == 20
+    # Feeding the output back in gives the same effective config.
+    again = tmp_path / "again.toml"
+    again.write_text(r.stdout)
+    r2 = run("check-config", str(again))
+    assert r2.returncode == 0, r2.stderr
+    assert r2.stdout == r.stdout
 
 
 @pytest.mark.parametrize("text,message", [
