@@ -65,10 +65,12 @@ void add_queue_commands(CLI::App& app) {
 
   auto* show = q->add_subcommand("show", "Show a message's envelope, states and headers");
   show->fallthrough();
-  show->add_option("id", opts->id, "queue id")->required();
+  show->add_option("id", opts->id, "queue id, as in the 250 reply (with or without <>, @host)")
+      ->required();
   show->callback([opts] {
     run_guarded([&] {
       auto paths = load_paths(*opts);
+      opts->id = queue::normalize_message_id(opts->id);
       if (!queue::is_valid_message_id(opts->id)) {
         std::cerr << "mailroom: " << opts->id << ": not a queue id\n";
         throw CLI::RuntimeError(2);
@@ -88,6 +90,7 @@ void add_queue_commands(CLI::App& app) {
   flush->add_option("id", opts->flush_id, "queue id (default: every message)");
   flush->callback([opts] {
     run_guarded([&] {
+      opts->flush_id = queue::normalize_message_id(opts->flush_id);
       finish(queue::run_admin_command(load_paths(*opts), "flush", opts->flush_id,
                                       std::chrono::seconds(opts->timeout_s)));
     });
@@ -103,6 +106,7 @@ void add_queue_commands(CLI::App& app) {
     std::string v = verb;
     cmd->callback([opts, v] {
       run_guarded([&] {
+        opts->id = queue::normalize_message_id(opts->id);
         finish(queue::run_admin_command(load_paths(*opts), v, opts->id,
                                         std::chrono::seconds(opts->timeout_s)));
       });

@@ -51,6 +51,19 @@ bool is_valid_message_id(std::string_view id) {
   return true;
 }
 
+std::string normalize_message_id(std::string_view text) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  if (text.size() >= 2 && text.front() == '<' && text.back() == '>')
+    text = text.substr(1, text.size() - 2);
+  if (auto at = text.find('@'); at != std::string_view::npos) text = text.substr(0, at);
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 std::uint64_t message_id_time_us(std::string_view id) {
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < 11 && i < id.size(); ++i) {

@@ -33,6 +33,12 @@ class MessageIdGenerator {
 // directory listing is turned into a path.
 bool is_valid_message_id(std::string_view id);
 
+// The queue id inside what a person pastes: "1k0y...", "<1k0y...@mx.example.test>" (the 250
+// reply's form) or "1k0y...@mx.example.test", in any case (Crockford base32 ignores case).
+// The host part is not checked: ids are globally unique, so a foreign id is simply not found.
+// Returns the text lowercased and stripped; the caller still checks is_valid_message_id().
+std::string normalize_message_id(std::string_view text);
+
 // Microseconds since the epoch encoded in a valid id.
 std::uint64_t message_id_time_us(std::string_view id);
 

@@ -1,0 +1,89 @@
+#include "bounce/dsn.hpp"
+
+#include <gtest/gtest.h>
+
+namespace mailroom::bounce {
+namespace {
+
+using queue::EnvelopeRecipient;
+
+DsnRequest failed_request(const std::string& ret = "") {
+  DsnRequest q;
+  q.original.id = "1k0y2z92s2e0000e2zqmg";
+  q.original.sender = "chris@contoso.com";
+  q.original.ret = ret;
+  q.original.envid = "env-42";
+  q.original.arrival_unix = 1'800'000'000;
+  q.original.body_type = "7BIT";
+  q.recipients.push_back({{"kate@example.test", "rfc822;Kate@Example.test", queue::NotifyDefault},
+                          "5.1.1 <kate@example.test>: user unknown",
+                          1'800'000'100});
+  q.original_headers = "Subject: hi\r\n";
+  q.original_message = "Subject: hi\r\n\r\nsecret body\r\n";
+  q.original_size = q.original_message.size();
+  q.reporting_mta = "mx.example.test";
+  q.dsn_id = "1k0y2z93me20003e2zqmg";
+  q.now_unix = 1'800'000'200;
+  return q;
+}
+
+TEST(Dsn, WhoGetsANotification) {
+  EnvelopeRecipient plain{"k@x", "", queue::NotifyDefault};
+  EnvelopeRecipient never{"k@x", "", queue::NotifyNever};
+  EnvelopeRecipient success{"k@x", "", queue::NotifySuccess};
+  EnvelopeRecipient delay_only{"k@x", "", queue::NotifyDelay};
+  EXPECT_TRUE(wants_dsn("c@y", plain, DsnAction::Failed));
+  EXPECT_FALSE(wants_dsn("c@y", plain, DsnAction::Delivered));
+  EXPECT_FALSE(wants_dsn("", plain, DsnAction::Failed));  // a bounce is never bounced
+  EXPECT_FALSE(wants_dsn("c@y", never, DsnAction::Failed));
+  EXPECT_TRUE(wants_dsn("c@y", success, DsnAction::Delivered));
+  EXPECT_FALSE(wants_dsn("c@y", success, DsnAction::Failed));
+  EXPECT_FALSE(wants_dsn("c@y", delay_only, DsnAction::Failed));
+}
+
+TEST(Dsn, FailureReportIsAMultipartReportWithPerRecipientFields) {
+  auto text = build_dsn(failed_request());
+  for (const char* expected :
+       {"Content-Type: multipart/report; report-type=delivery-status;",
+        "Subject: Undelivered Mail Returned to Sender\r\n", "To: <chris@contoso.com>\r\n",
+        "Message-ID: <1k0y2z93me20003e2zqmg@mx.example.test>\r\n",
+        "Content-Type: message/delivery-status\r\n", "Reporting-MTA: dns; mx.example.test\r\n",
+        "Original-Envelope-Id: env-42\r\n", "Original-Recipient: rfc822; Kate@Example.test\r\n",
+        "Final-Recipient: rfc822; kate@example.test\r\n", "Action: failed\r\n", "Status: 5.1.1\r\n",
+        "Content-Type: message/rfc822\r\n", "secret body"})
+    EXPECT_NE(text.find(expected), std::string::npos) << expected;
+  EXPECT_EQ(text.find('\n'), text.find("\r\n") + 1);  // CRLF throughout, no bare LF first
+}
+
+TEST(Dsn, RetHdrsReturnsOnlyTheHeaders) {
+  auto text = build_dsn(failed_request("HDRS"));
+  EXPECT_NE(text.find("Content-Type: text/rfc822-headers\r\n"), std::string::npos);
+  EXPECT_EQ(text.find("secret body"), std::string::npos);
+}
+
+TEST(Dsn, OversizedOriginalIsReturnedAsHeadersOnly) {
+  auto q = failed_request();
+  q.original_message = "Subject: hi\r\n\r\n" + std::string(kFullReturnLimitBytes, 'x') + "\r\n";
+  q.original_size = q.original_message.size();
+  auto text = build_dsn(q);
+  EXPECT_NE(text.find("text/rfc822-headers"), std::string::npos);
+  EXPECT_LT(text.size(), kFullReturnLimitBytes);
+}
+
+TEST(Dsn, EnvelopeUsesTheNullSenderAndNeverAsksForADsnOfTheDsn) {
+  auto e = dsn_envelope(failed_request());
+  EXPECT_EQ(e.id, "1k0y2z93me20003e2zqmg");
+  EXPECT_EQ(e.sender, "");
+  ASSERT_EQ(e.recipients.size(), 1u);
+  EXPECT_EQ(e.recipients[0].address, "chris@contoso.com");
+  EXPECT_EQ(e.recipients[0].notify, static_cast<unsigned>(queue::NotifyNever));
+}
+
+TEST(Dsn, ReasonWithoutStatusGetsAGenericOne) {
+  auto q = failed_request();
+  q.recipients[0].reason = "something odd";
+  EXPECT_NE(build_dsn(q).find("Status: 5.0.0\r\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailroom::bounce

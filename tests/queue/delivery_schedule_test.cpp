@@ -1,0 +1,195 @@
+// The queue from commit to final state with an injected clock: immediate local delivery, alias
+// fan-out, deferral of non-local recipients with exponential backoff, expiry after the queue
+// lifetime, DSNs to the sender, and recipient states that survive a restart.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+
+#include "queue/admin_client.hpp"
+#include "queue/runtime.hpp"
+#include "queue_test_support.hpp"
+
+namespace mailroom::queue {
+namespace {
+
+using testing::FakeDirectory;
+using testing::TempDir;
+
+constexpr std::int64_t kStart = 1'800'000'000;
+
+struct Harness {
+  TempDir dir;
+  config::Config cfg = testing::test_config(dir.path());
+  std::shared_ptr<FakeDirectory> directory = std::make_shared<FakeDirectory>();
+  std::shared_ptr<std::atomic<std::int64_t>> now =
+      std::make_shared<std::atomic<std::int64_t>>(kStart);
+  std::unique_ptr<QueueRuntime> rt;
+
+  Harness() {
+    directory->add_user("kate");
+    directory->add_user("chris");
+    directory->add_alias("sales", {"kate@example.test", "chris@example.test"});
+    start();
+  }
+  void start() {
+    RuntimeOptions o;
+    o.background_delivery = false;
+    o.clock = [n = now] { return n->load(); };
+    rt = QueueRuntime::start(cfg, directory, o);
+  }
+  void restart() {
+    rt.reset();
+    start();
+  }
+
+  std::string send(const std::string& sender, std::vector<EnvelopeRecipient> rcpts,
+                   const std::string& message = "Subject: hi\r\n\r\nbody\r\n") {
+    Envelope e;
+    e.id = rt->queue().new_message_id();
+    e.sender = sender;
+    e.recipients = std::move(rcpts);
+    e.body_type = "7BIT";
+    e.arrival_unix = now->load();
+    auto m = rt->queue().begin(e);
+    EXPECT_FALSE(m->append(message));
+    std::promise<std::error_code> p;
+    rt->queue().commit(std::move(m), [&](std::error_code ec) { p.set_value(ec); });
+    EXPECT_FALSE(p.get_future().get());
+    rt->wait_for_commits();
+    return e.id;
+  }
+  std::vector<std::string> mailbox(const std::string& user) {
+    return testing::list_dir(cfg.mailbox_root() + "/example.test/" + user + "/new");
+  }
+  std::optional<QueuedMessageView> view(const std::string& id) {
+    return read_queued_message(QueuePaths(cfg.queue_dir()), id);
+  }
+};
+
+EnvelopeRecipient rcpt(const std::string& a, unsigned notify = NotifyDefault) {
+  return {a, "", notify};
+}
+
+TEST(DeliverySchedule, LocalRecipientIsDeliveredAtOnceWithTraceHeadersAndLeavesTheQueue) {
+  Harness h;
+  auto id = h.send("chris@contoso.com", {rcpt("kate@example.test")},
+                   "Return-Path: <forged@evil.test>\r\nSubject: hi\r\n\r\nbody\r\n");
+  EXPECT_EQ(h.rt->run_deliveries_once(), 1u);
+  auto files = h.mailbox("kate");
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(testing::read_file(files[0]),
+            "Return-Path: <chris@contoso.com>\nDelivered-To: kate@example.test\nSubject: hi\n\n"
+            "body\n");
+  EXPECT_EQ(h.rt->queued_messages(), 0u);
+  EXPECT_FALSE(h.view(id));
+}
+
+TEST(DeliverySchedule, AliasFansOutOneCopyPerMailbox) {
+  Harness h;
+  h.send("chris@contoso.com", {rcpt("sales@example.test"), rcpt("kate@example.test")});
+  h.rt->run_deliveries_once();
+  // kate is reached twice (directly and through sales) but gets one copy.
+  auto kate = h.mailbox("kate");
+  auto chris = h.mailbox("chris");
+  ASSERT_EQ(kate.size(), 1u);
+  ASSERT_EQ(chris.size(), 1u);
+  EXPECT_NE(testing::read_file(chris[0]).find("Delivered-To: chris@example.test\n"),
+            std::string::npos);
+  EXPECT_EQ(h.rt->queued_messages(), 0u);
+}
+
+TEST(DeliverySchedule, NonLocalRecipientIsDeferredWithExponentialBackoffThenBounced) {
+  Harness h;
+  auto id = h.send("chris@example.test", {rcpt("bob@remote.test"), rcpt("kate@example.test")});
+  h.rt->run_deliveries_once();
+  EXPECT_EQ(h.mailbox("kate").size(), 1u);
+  std::vector<std::int64_t> delays;
+  for (int attempt = 1; attempt <= 6; ++attempt) {
+    auto v = h.view(id);
+    ASSERT_TRUE(v);
+    const auto& s = v->states[0];
+    ASSERT_EQ(s.status, RecipientStatus::Deferred);
+    EXPECT_EQ(s.attempts, static_cast<std::uint32_t>(attempt));
+    EXPECT_EQ(s.reason.rfind("4.4.0 remote delivery not available", 0), 0u) << s.reason;
+    EXPECT_EQ(v->states[1].status, RecipientStatus::Delivered);
+    delays.push_back(s.next_attempt_unix - h.now->load());
+    // One second early: nothing happens.
+    h.now->store(s.next_attempt_unix - 1);
+    h.rt->run_deliveries_once();
+    EXPECT_EQ(h.view(id)->states[0].attempts, static_cast<std::uint32_t>(attempt));
+    h.now->store(s.next_attempt_unix);
+    h.rt->run_deliveries_once();
+  }
+  EXPECT_EQ(delays, (std::vector<std::int64_t>{300, 600, 1200, 2400, 4000, 4000}));
+  EXPECT_EQ(h.mailbox("kate").size(), 1u);  // the delivered recipient is never retried
+  EXPECT_TRUE(h.mailbox("chris").empty());  // no DSN while merely deferred
+
+  h.now->store(kStart + 5 * 86400);
+  h.rt->run_deliveries_once();
+  EXPECT_FALSE(h.view(id));
+  EXPECT_EQ(h.rt->queued_messages(), 0u);
+  auto dsn = h.mailbox("chris");
+  ASSERT_EQ(dsn.size(), 1u);
+  auto text = testing::read_file(dsn[0]);
+  EXPECT_NE(text.find("Return-Path: <>\n"), std::string::npos);
+  EXPECT_NE(text.find("Final-Recipient: rfc822; bob@remote.test\n"), std::string::npos);
+  EXPECT_NE(text.find("Action: failed\n"), std::string::npos);
+  EXPECT_NE(text.find("Status: 4.4.7\n"), std::string::npos);
+  EXPECT_EQ(text.find("kate@example.test\nAction"), std::string::npos);
+}
+
+TEST(DeliverySchedule, UnknownUserAtDeliveryFailsAndBouncesUnlessNotifyNeverOrNullSender) {
+  Harness h;
+  h.send("chris@example.test", {rcpt("gone@example.test")});
+  h.send("chris@example.test", {rcpt("gone@example.test", NotifyNever)});
+  h.send("", {rcpt("gone@example.test")});
+  h.rt->run_deliveries_once();
+  EXPECT_EQ(h.rt->queued_messages(), 0u);
+  auto dsn = h.mailbox("chris");
+  ASSERT_EQ(dsn.size(), 1u);
+  auto text = testing::read_file(dsn[0]);
+  EXPECT_NE(text.find("Status: 5.1.1\n"), std::string::npos);
+  EXPECT_NE(text.find("Subject: Undelivered Mail Returned to Sender\n"), std::string::npos);
+}
+
+TEST(DeliverySchedule, NotifySuccessSendsADeliveryReport) {
+  Harness h;
+  h.send("chris@example.test", {rcpt("kate@example.test", NotifySuccess | NotifyFailure)});
+  h.rt->run_deliveries_once();
+  EXPECT_EQ(h.mailbox("kate").size(), 1u);
+  auto dsn = h.mailbox("chris");
+  ASSERT_EQ(dsn.size(), 1u);
+  EXPECT_NE(testing::read_file(dsn[0]).find("Action: delivered\n"), std::string::npos);
+}
+
+TEST(DeliverySchedule, DeferredStateSurvivesARestart) {
+  Harness h;
+  auto id = h.send("chris@example.test", {rcpt("bob@remote.test")});
+  h.rt->run_deliveries_once();
+  h.restart();
+  EXPECT_EQ(h.rt->queued_messages(), 1u);
+  auto v = h.view(id);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->states[0].status, RecipientStatus::Deferred);
+  EXPECT_EQ(v->states[0].attempts, 1u);
+  // Not retried before its time just because the server restarted.
+  h.rt->run_deliveries_once();
+  EXPECT_EQ(h.view(id)->states[0].attempts, 1u);
+  h.now->store(kStart + 300);
+  h.rt->run_deliveries_once();
+  EXPECT_EQ(h.view(id)->states[0].attempts, 2u);
+}
+
+TEST(DeliverySchedule, CommittedButUndeliveredMessageIsDeliveredAfterRestart) {
+  Harness h;
+  h.send("chris@contoso.com", {rcpt("kate@example.test")});
+  h.restart();  // as after a crash between the 250 and delivery
+  EXPECT_EQ(h.rt->queued_messages(), 1u);
+  h.rt->run_deliveries_once();
+  EXPECT_EQ(h.mailbox("kate").size(), 1u);
+  EXPECT_EQ(h.rt->queued_messages(), 0u);
+}
+
+}  // namespace
+}  // namespace mailroom::queue
