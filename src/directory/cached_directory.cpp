@@ -72,6 +72,13 @@ Resolution CachedDirectory::resolve(std::string_view address) const {
 bool CachedDirectory::verify_password(std::string_view address, std::string_view password) const {
   auto snapshot = snapshot_.load();
   const std::string* hash = &dummy_password_hash();
+  // A bare login name ("logon", as in the seeds' AUTH LOGIN dialogue) names a mailbox in the
+  // first local domain, like Dovecot's auth_default_realm.
+  std::string qualified;
+  if (address.find('@') == std::string_view::npos && !snapshot->domains.empty()) {
+    qualified = std::string(address) + "@" + snapshot->domains.front();
+    address = qualified;
+  }
   auto parts = parse_mailbox_address(address);
   if (parts) {
     auto it = snapshot->password_hashes.find(parts->joined());

@@ -56,7 +56,8 @@ class Directory {
   // first user created; if no user exists yet it still resolves, to postmaster@<first domain>).
   virtual Resolution resolve(std::string_view address) const = 0;
 
-  // True when `address` names a mailbox with that password. Constant-time with respect to the
+  // True when `address` names a mailbox with that password. A name without '@' (a bare login
+  // name such as "logon") is looked up in the first local domain. Constant-time with respect to the
   // password; unknown users cost the same as wrong passwords (a dummy hash is verified).
   virtual bool verify_password(std::string_view address, std::string_view password) const = 0;
 };

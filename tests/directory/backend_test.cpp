@@ -28,9 +28,12 @@ struct PostgresBackend {
   static std::string prepare(config::Config& cfg) {
     auto& server = PgServer::instance();
     switch (server.ensure_started()) {
-      case PgServer::State::Missing: return server.error();
-      case PgServer::State::Running: break;
-      default: throw std::runtime_error("PostgreSQL test server: " + server.error());
+      case PgServer::State::Missing:
+        return server.error();
+      case PgServer::State::Running:
+        break;
+      default:
+        throw std::runtime_error("PostgreSQL test server: " + server.error());
     }
     server.reset_tables();
     cfg.directory.backend = "postgresql";
@@ -126,6 +129,21 @@ TYPED_TEST(DirectoryBackendTest, PasswordsVerifyAndChange) {
   auto reopened = open_directory(this->cfg_);
   EXPECT_TRUE(reopened->verify_password("kate@example.test", "battery staple"));
   EXPECT_FALSE(reopened->verify_password("kate@example.test", "correct horse"));
+}
+
+// The seeds' AUTH LOGIN sends a bare login name ("logon"): it names a mailbox in the first
+// local domain, and only there.
+TYPED_TEST(DirectoryBackendTest, BareLoginNameIsAMailboxInTheFirstDomain) {
+  this->admin_->add_domain("other.test");
+  this->admin_->add_user("logon@example.test", "My simple password");
+  this->admin_->add_user("ann@other.test", "ann-pw");
+  auto directory = open_directory(this->cfg_);
+  EXPECT_TRUE(directory->verify_password("logon", "My simple password"));
+  EXPECT_TRUE(directory->verify_password("LOGON", "My simple password"));
+  EXPECT_FALSE(directory->verify_password("logon", "my simple password"));
+  EXPECT_FALSE(directory->verify_password("ann", "ann-pw"));
+  EXPECT_TRUE(directory->verify_password("ann@other.test", "ann-pw"));
+  EXPECT_FALSE(directory->verify_password("", "My simple password"));
 }
 
 TYPED_TEST(DirectoryBackendTest, StoresOnlyHashes) {
@@ -242,7 +260,8 @@ TYPED_TEST(DirectoryBackendTest, RunningDirectorySeesChangesFromAnotherConnectio
     return condition();
   };
   this->admin_->add_user("kate@example.test", "pw");
-  EXPECT_TRUE(wait_for([&] { return directory.resolve("kate@example.test").status == Status::Ok; }));
+  EXPECT_TRUE(
+      wait_for([&] { return directory.resolve("kate@example.test").status == Status::Ok; }));
   this->admin_->add_domain("new.test");
   EXPECT_TRUE(wait_for([&] { return directory.is_local_domain("new.test"); }));
   this->admin_->delete_user("kate@example.test");
