@@ -5,6 +5,7 @@ Only measured figures are written: each table cell is the median over the runs o
 mailroom binary was measured at. The targets of issue 6 are checked against the same figures.
 """
 
+import datetime
 import json
 import math
 import os
@@ -15,6 +16,7 @@ import subprocess
 from common import BENCH_DIR
 
 REPO_DIR = os.path.dirname(BENCH_DIR)
+ANALYSIS_FILE = os.path.join(BENCH_DIR, "ANALYSIS.md")
 
 # Issue 6's targets: minimum mailroom/Postfix throughput ratio per scenario group.
 RATIO_TARGETS = {"a": 4.0, "b": 4.0, "c": 2.0, "d": 2.0, "f": 2.0}
@@ -91,15 +93,38 @@ def machine_facts():
 
 
 def _filesystem_of(path):
-    """The type of the file system holding `path` (longest mount point prefix in /proc/mounts)."""
-    best, fs_type = "", "unknown"
+    """The file system holding `path` (longest mount point prefix in /proc/mounts), described as
+    "ext4 on /dev/vda (virtual disk, rotational flag 1), mounted rw,relatime,discard"."""
+    best, found = "", None
     with open("/proc/mounts") as f:
         for line in f:
-            _dev, mount_point, kind = line.split()[:3]
+            dev, mount_point, kind, options = line.split()[:4]
             inside = path == mount_point or path.startswith(mount_point.rstrip("/") + "/")
             if inside and len(mount_point) > len(best):
-                best, fs_type = mount_point, kind
-    return fs_type
+                best, found = mount_point, (dev, kind, options)
+    if found is None:
+        return "unknown"
+    dev, kind, options = found
+    text = f"{kind} on {dev}"
+    block = os.path.basename(dev)
+    try:
+        with open(f"/sys/block/{block}/queue/rotational") as f:
+            text += f" (rotational flag {f.read().strip()})"
+    except OSError:
+        pass
+    shown = [o for o in options.split(",") if o in ("relatime", "noatime", "discard", "sync",
+                                                    "data=journal", "data=writeback", "barrier=0",
+                                                    "nobarrier")]
+    return text + (f", mounted {','.join(shown)}" if shown else "")
+
+
+def binary_built(path):
+    """When the measured binary was last written (it may predate HEAD)."""
+    try:
+        return datetime.datetime.fromtimestamp(os.stat(path).st_mtime).astimezone() \
+            .strftime("%Y-%m-%d %H:%M %Z")
+    except OSError:
+        return "unknown"
 
 
 def source_revision():
@@ -217,18 +242,20 @@ def write_results(path, meta, scenarios, sink_scenarios, summaries, idle_results
         busy_note = (f"\n> **Caution:** other processes used up to {max(other):.0%} of one core "
                      "during some runs; figures from a busy machine are noisy and low. "
                      "See `other_cpu_share` in bench/work/results.json.\n")
+    note = f"\n> **Note:** {meta['note']}\n" if meta.get("note") else ""
     m = meta["machine"]
     mode = "quick smoke run" if meta["quick"] else "full"
     text = f"""# Benchmarks: mailroom against Postfix
 
-Measured {meta['date']} — mailroom at commit `{meta['revision']}` ({meta['mailroom_version']}),
+Measured {meta['date']} (whole run: {meta['elapsed_s']:.0f} s) — mailroom {meta['mailroom_version']}
+built {meta['binary_built']}, tree at commit `{meta['revision']}` when the run started;
 {meta['postfix_version']}. Mode: {mode}, {meta['runs']} run(s) per scenario alternating the
 servers, median shown.
 
 Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB RAM, Linux {m['kernel']},
-{m['filesystem']} file system, Python {m['python']}. Load generator, both servers and the harness
+file system {m['filesystem']}, Python {m['python']}. Load generator, both servers and the harness
 share these CPUs; traffic is loopback only.
-{busy_note}
+{busy_note}{note}
 **Reproduce:** `make bench` (or `/usr/bin/python3 bench/run.py --mailroom build/release/mailroom
 [--quick] [--scenarios a,b,...] [--runs N]`, as root).
 
@@ -262,8 +289,20 @@ in the STARTTLS scenario.
         cells = "; ".join(f"{name}: " + ", ".join(f"{v:,.0f}" for v in s["per_run_messages_per_s"])
                           for name, s in per.items())
         text += f"- `{key}` — {cells}\n"
+    text += _analysis()
     with open(path, "w") as f:
         f.write(text)
+
+
+def _analysis():
+    """bench/ANALYSIS.md (profiles taken by hand, with their own date and commit), if present."""
+    try:
+        with open(ANALYSIS_FILE) as f:
+            body = f.read().strip()
+    except FileNotFoundError:
+        return ""
+    return ("\n## What limits mailroom (profiles; from bench/ANALYSIS.md, dated there)\n\n"
+            + body + "\n")
 
 
 def write_json(path, meta, summaries, idle_results):

@@ -43,6 +43,7 @@ def parse_args(argv):
     p.add_argument("--scenarios", default=",".join(ALL_GROUPS),
                    help=f"comma-separated subset of {','.join(ALL_GROUPS)} (default: all)")
     p.add_argument("--runs", type=int, default=None, help="runs per scenario (default 3, quick 1)")
+    p.add_argument("--note", help="a sentence for RESULTS.md, e.g. what else ran on the machine")
     p.add_argument("--output", help="where to write the Markdown report (default bench/RESULTS.md)")
     args = p.parse_args(argv)
     try:
@@ -87,6 +88,10 @@ class Bench:
         self.results = {}  # scenario key -> server name -> [RunResult, or dict for (g)]
         self.errors = []  # (scenario key, server name, message)
         self.dead = set()
+        # What was measured: HEAD when the run starts (a commit landing mid-run is not it).
+        self.revision = report.source_revision()
+        self.binary_built = report.binary_built(args.mailroom) if args.mailroom else "—"
+        self.started = time.monotonic()
 
     def start(self):
         cert, key = bench_certificate()
@@ -183,7 +188,10 @@ class Bench:
     def write(self):
         meta = {
             "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-            "revision": report.source_revision(),
+            "revision": self.revision,
+            "binary_built": self.binary_built,
+            "elapsed_s": time.monotonic() - self.started,
+            "note": self.args.note,
             "machine": report.machine_facts(),
             "quick": self.args.quick,
             "runs": self.args.runs,
