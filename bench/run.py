@@ -9,6 +9,7 @@ A failure of one server in one scenario is recorded and reported; the rest still
 
 import argparse
 import datetime
+import json
 import os
 import resource
 import signal
@@ -24,8 +25,8 @@ from idle_connections import measure_idle  # noqa: E402
 from mailroom_instance import MailroomInstance  # noqa: E402
 from measure import run_sink, run_throughput  # noqa: E402
 from postfix_instance import PostfixInstance  # noqa: E402
-from scenarios import (ALL_GROUPS, DOMAIN, MAX_RECIPIENTS, Throughput,  # noqa: E402
-                       recipient_local_parts, select)
+from scenarios import (ALL_GROUPS, DOMAIN, MAX_RECIPIENTS, SCENARIOS,  # noqa: E402
+                       SINK_SCENARIOS, Throughput, recipient_local_parts, select)
 from sink_instance import SinkInstance  # noqa: E402
 
 WARMUP = Throughput("warmup", "warmup", "warm-up", 20, 300, 100)
@@ -44,13 +45,16 @@ def parse_args(argv):
                    help=f"comma-separated subset of {','.join(ALL_GROUPS)} (default: all)")
     p.add_argument("--runs", type=int, default=None, help="runs per scenario (default 3, quick 1)")
     p.add_argument("--note", help="a sentence for RESULTS.md, e.g. what else ran on the machine")
+    p.add_argument("--report-only", action="store_true",
+                   help="measure nothing: rewrite the report from bench/work/results.json "
+                        "(e.g. after editing bench/ANALYSIS.md)")
     p.add_argument("--output", help="where to write the Markdown report (default bench/RESULTS.md)")
     args = p.parse_args(argv)
     try:
         select(args.scenarios.split(","))
     except ValueError as e:
         p.error(str(e))
-    if not args.postfix_only and not args.mailroom:
+    if not args.postfix_only and not args.mailroom and not args.report_only:
         p.error("--mailroom PATH is required (or --postfix-only)")
     if args.runs is None:
         args.runs = 1 if args.quick else 3
@@ -218,8 +222,23 @@ class Bench:
         log(f"wrote {path}")
 
 
+def rewrite_report(args):
+    """The report of the last run again, from its raw figures (plus the current ANALYSIS.md)."""
+    with open(os.path.join(WORK_DIR, "results.json")) as f:
+        data = json.load(f)
+    meta, summaries, idle = data["meta"], data["throughput"], data["idle"]
+    throughput = [s for s in SCENARIOS if isinstance(s, Throughput) and s.key in summaries]
+    sink = [s for s in SINK_SCENARIOS if s.key in summaries]
+    path = args.output or os.path.join(BENCH_DIR, "RESULTS.md")
+    report.write_results(path, meta, throughput, sink, summaries, idle)
+    log(f"wrote {path} from {os.path.join(WORK_DIR, 'results.json')}")
+    return 0
+
+
 def main(argv):
     args = parse_args(argv)
+    if args.report_only:
+        return rewrite_report(args)
     if os.geteuid() != 0:
         raise BenchError("run as root: a private Postfix instance needs it (postfix -c DIR start)")
     os.makedirs(WORK_DIR, exist_ok=True)
