@@ -124,8 +124,8 @@ class PgServer {
     port_ = free_port();
     std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " +
                           root_ + " -c fsync=off -c synchronous_commit=off";
-    if (run(as_postgres(bin("pg_ctl") + " -D " + data_dir() + " -l " + root_ + "/server.log -w -t 30 -o '" +
-                        options + "' start >/dev/null 2>&1")) != 0)
+    if (run(as_postgres(bin("pg_ctl") + " -D " + data_dir() + " -l " + root_ +
+                        "/server.log -w -t 30 -o '" + options + "' start >/dev/null 2>&1")) != 0)
       return fail("pg_ctl start failed: " + log_tail("server.log"));
     state_ = State::Running;
   }

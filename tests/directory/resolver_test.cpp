@@ -111,7 +111,8 @@ TEST_F(ResolverTest, LoopIsAnAliasError) {
 TEST_F(ResolverTest, DepthLimit) {
   user("end@example.test");
   for (int i = 0; i < 5; ++i)
-    alias("l" + std::to_string(i) + "@example.test", {"l" + std::to_string(i + 1) + "@example.test"});
+    alias("l" + std::to_string(i) + "@example.test",
+          {"l" + std::to_string(i + 1) + "@example.test"});
   alias("l5@example.test", {"end@example.test"});
   options_.max_alias_depth = 6;
   EXPECT_EQ(resolve("l0@example.test").status, Status::Ok);
@@ -144,9 +145,9 @@ TEST_F(ResolverTest, CatchAllAppliesWhenNothingElseMatches) {
 TEST_F(ResolverTest, CatchAllNeverMatchesRelayTricks) {
   user("inbox@example.test");
   alias("@example.test", {"inbox@example.test"});
-  for (const char* trick :
-       {"\"bob@remote.test\"@example.test", "bob%remote.test@example.test",
-        "remote.test!bob@example.test", "a/b@example.test", "@example.test", "\"a b\"@example.test"}) {
+  for (const char* trick : {"\"bob@remote.test\"@example.test", "bob%remote.test@example.test",
+                            "remote.test!bob@example.test", "a/b@example.test", "@example.test",
+                            "\"a b\"@example.test"}) {
     EXPECT_EQ(resolve(trick).status, Status::UnknownUser) << trick;
   }
 }
