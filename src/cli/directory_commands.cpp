@@ -47,8 +47,9 @@ void read_hidden(const char* prompt, std::string& out) {
   tcgetattr(STDIN_FILENO, &saved);
   termios quiet = saved;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  std::cerr << prompt << std::flush;
+  // Echo goes off before the prompt appears: whatever is typed once it is visible stays hidden.
   tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  std::cerr << prompt << std::flush;
   read_line(std::cin, out);
   tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
   std::cerr << "\n";

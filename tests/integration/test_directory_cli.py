@@ -1,12 +1,15 @@
 """`mailroom user|alias|domain` as an administrator types them: Postfix-style terse output (silent
 on success, one entry per line), exit 0 done / 1 not found or database failure / 2 bad input, one
-"mailroom: ..." line on stderr for every refusal, and a database left byte-for-byte as it was
-(compared row by row) after every refused change.
+"mailroom: ..." line on stderr for every refusal, and a database whose rows are exactly as they
+were after every refused change. Passwords typed at a terminal are asked twice and never echoed.
 """
 import os
-import sqlite3
+import pty
+import select
 import shutil
+import sqlite3
 import subprocess
+import time
 
 import pytest
 
@@ -237,3 +240,55 @@ def test_locked_database_is_one_line_exit_1(populated):
         holder.close()
     assert_one_error_line(r, 1, str(populated.db), "locked")
     assert populated.run("domain", "list").stdout == "example.test\nexample.org\n"
+
+
+# --- passwords typed at a terminal --------------------------------------------------------------
+
+def run_on_terminal(argv, answers, timeout=30):
+    """Runs mailroom on a pseudo-terminal, answering each prompt in turn once it is shown.
+    Returns (exit code, everything the terminal displayed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(BIN, [BIN, *argv])
+        finally:
+            os._exit(127)
+    shown = b""
+    deadline = time.time() + timeout
+    pending = list(answers)
+    try:
+        while time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            if pending and shown.rstrip().endswith(pending[0][0].encode()):
+                os.write(fd, pending.pop(0)[1].encode() + b"\n")
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_terminal_password_is_asked_twice_and_never_echoed(admin):
+    secret = "typed-at-a-terminal-7"
+    code, shown = run_on_terminal(["user", "add", "kate@example.test", "--config", str(admin.config_path)],
+                                  [("Password:", secret), ("Retype password:", secret)])
+    assert code == 0, shown
+    assert "Password:" in shown and "Retype password:" in shown, shown
+    assert secret not in shown, shown
+    assert admin.run("user", "list").stdout == "kate@example.test\n"
+
+
+def test_terminal_passwords_that_differ_change_nothing(populated):
+    before = sqlite_dump(populated.db)
+    code, shown = run_on_terminal(["user", "add", "dan@example.test", "--config", str(populated.config_path)],
+                                  [("Password:", "first-try-1"), ("Retype password:", "first-try-2")])
+    assert code == 2, shown
+    assert "mailroom: passwords do not match" in shown and "first-try" not in shown, shown
+    assert sqlite_dump(populated.db) == before

@@ -3,6 +3,7 @@ against `mailroom user add`, recipients through aliases, catch-alls, plus-addres
 postmaster rule, changes made by the CLI while the server runs, and a database the server must
 refuse to start with. test_directory_postgresql.py runs the same scenarios on PostgreSQL.
 """
+import base64
 import sqlite3
 
 from directory_support import (PLAINTEXT_AUTH_LISTENER, TLS_AUTH_LISTENER, assert_not_listening,
@@ -85,3 +86,21 @@ def test_locked_database_at_start_is_a_clear_error_and_exit(mailroom, raw):
     srv.start()
     assert rcpt_reply(raw, srv.port(), "kate@example.test") == "250 2.1.5 Recipient OK"
 
+
+
+def test_auth_plain_failure_is_logged_with_user_and_ip_only(mailroom, raw):
+    srv = mailroom([dict(PLAINTEXT_AUTH_LISTENER)], extra=SQLITE)
+    srv.add_user("kate@example.test", "kate-password")
+    srv.start()
+    c = raw(srv.port())
+    c.reply()
+    c.expect("EHLO client.example.net", 250)
+    wrong = base64.b64encode(b"\0kate@example.test\0Not-Kates-Password").decode()
+    c.expect(f"AUTH PLAIN {wrong}", 535, "5.7.8 Authentication unsuccessful")
+    good = base64.b64encode(b"\0kate@example.test\0kate-password").decode()
+    c.expect(f"AUTH PLAIN {good}", 235, "2.7.0 Authentication succeeded")
+    log = wait_until(lambda: "event=auth_ok" in srv.log_text() and srv.log_text())
+    failed = [l for l in log.splitlines() if "event=auth_failed" in l]
+    assert len(failed) == 1 and 'user="kate@example.test"' in failed[0] and "client=127.0.0.1" in failed[0], failed
+    for secret in ("Not-Kates-Password", "kate-password", wrong, good):
+        assert secret not in log, secret
