@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
+#include <set>
 
 #include "delivery/maildir.hpp"
 
@@ -49,6 +51,9 @@ std::string status_reason(std::error_code ec) {
   return "4.3.0 mailbox write failed: " + ec.message();
 }
 
+// Staging index of a copy that a recovered message finds already delivered.
+constexpr std::size_t kAlreadyInMaildir = std::numeric_limits<std::size_t>::max();
+
 // What happens to one recipient while its mailbox copies are being written.
 struct PendingRecipient {
   RecipientResult result;
@@ -93,6 +98,13 @@ std::vector<JobResult> LocalDelivery::deliver(const std::vector<DeliveryJob>& jo
   std::vector<JobResult> results(jobs.size());
   std::vector<std::vector<PendingRecipient>> pending(jobs.size());
   MaildirBatch batch(sync_pool_, hostname_);
+  std::map<std::string, std::set<std::string>> ids_by_maildir;  // scanned for recovered jobs only
+  auto already_delivered = [&](const std::string& maildir, const std::string& id) {
+    auto it = ids_by_maildir.find(maildir);
+    if (it == ids_by_maildir.end())
+      it = ids_by_maildir.emplace(maildir, queue_ids_in_maildir(maildir)).first;
+    return it->second.count(id) > 0;
+  };
 
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     const auto& job = jobs[j];
@@ -152,10 +164,15 @@ std::vector<JobResult> LocalDelivery::deliver(const std::vector<DeliveryJob>& jo
             continue;
           }
           auto [it, fresh] = staged_by_maildir.try_emplace(*maildir, 0);
-          if (fresh) {
+          if (fresh && job.recovered && already_delivered(*maildir, env.id)) {
+            spdlog::info(
+                "delivery: id={} to={} copy found in {} after restart; not delivered again", env.id,
+                mailbox_address, *maildir);
+            it->second = kAlreadyInMaildir;
+          } else if (fresh) {
             std::string prefix = return_path + "Delivered-To: " + mailbox_address + "\r\n";
             it->second = batch.stage(*maildir, prefix + kept_headers, job.message_path, body_offset,
-                                     job.info.body_bytes);
+                                     job.info.body_bytes, env.id);
           }
           pr.staged.emplace_back(mailbox_address, it->second);
         }
@@ -169,7 +186,7 @@ std::vector<JobResult> LocalDelivery::deliver(const std::vector<DeliveryJob>& jo
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     for (auto& pr : pending[j]) {
       for (const auto& [mailbox, idx] : pr.staged) {
-        if (written[idx]) {
+        if (idx != kAlreadyInMaildir && written[idx]) {
           if (pr.deferred_reason.empty()) pr.deferred_reason = status_reason(written[idx]);
           spdlog::warn("delivery: id={} to={} maildir error: {}", jobs[j].info.envelope.id, mailbox,
                        written[idx].message());

@@ -16,6 +16,10 @@
 //              "4.4.0 remote delivery not available" and are never reported as delivered.
 // A recipient is delivered to a mailbox at most once per attempt, and mailboxes already listed in
 // its delivered_to are skipped, so a retry after a partial failure does not duplicate copies.
+// A job marked `recovered` (its message was reloaded after a restart) first looks for a file
+// named after its queue id in each target Maildir (maildir.hpp): a kill -9 between the rename
+// into new/ and the queue's record of the delivery leaves exactly that, and the copy counts as
+// delivered instead of being written twice.
 // A queue file whose checksum does not match is reported corrupt and nothing is written.
 #pragma once
 
@@ -40,6 +44,7 @@ struct DeliveryJob {
   std::string message_path;
   queue::QueueFileInfo info;
   std::vector<RecipientAttempt> recipients;
+  bool recovered = false;  // reloaded at start: a crash may have left copies already delivered
 };
 
 struct RecipientResult {

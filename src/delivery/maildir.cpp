@@ -1,5 +1,6 @@
 #include "delivery/maildir.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -8,6 +9,8 @@
 
 #include <atomic>
 #include <map>
+
+#include "queue/message_id.hpp"
 
 namespace mailroom::delivery {
 namespace {
@@ -115,7 +118,8 @@ std::optional<std::string> maildir_for(const std::string& mailbox_root,
 }
 
 std::string maildir_base_name(std::int64_t unix_s, std::int64_t usec, long pid,
-                              std::uint64_t counter, std::string_view host) {
+                              std::uint64_t counter, std::string_view host,
+                              std::string_view queue_id) {
   std::string safe_host;
   for (char c : host) {
     if (c == '/')
@@ -125,7 +129,30 @@ std::string maildir_base_name(std::int64_t unix_s, std::int64_t usec, long pid,
     else
       safe_host += c;
   }
-  return fmt::format("{}.M{}P{}Q{}.{}", unix_s, usec, pid, counter, safe_host);
+  if (queue_id.empty())
+    return fmt::format("{}.M{}P{}Q{}.{}", unix_s, usec, pid, counter, safe_host);
+  return fmt::format("{}.M{}P{}Q{}_{}.{}", unix_s, usec, pid, counter, queue_id, safe_host);
+}
+
+std::set<std::string> queue_ids_in_maildir(const std::string& maildir) {
+  std::set<std::string> ids;
+  for (const char* sub : {"/new", "/cur"}) {
+    DIR* d = ::opendir((maildir + sub).c_str());
+    if (!d) continue;
+    while (auto* entry = ::readdir(d)) {
+      std::string_view name = entry->d_name;
+      // "<sec>.M<usec>P<pid>Q<n>_<queue id>.<host>[,S=..][:2,flags]"
+      auto first_dot = name.find('.');
+      auto underscore = name.find('_', first_dot == std::string_view::npos ? 0 : first_dot);
+      if (first_dot == std::string_view::npos || underscore == std::string_view::npos) continue;
+      auto id = name.substr(underscore + 1, queue::kMessageIdLength);
+      if (underscore + 1 + id.size() < name.size() && name[underscore + 1 + id.size()] == '.' &&
+          queue::is_valid_message_id(id))
+        ids.emplace(id);
+    }
+    ::closedir(d);
+  }
+  return ids;
 }
 
 std::error_code ensure_maildir(const std::string& maildir) {
@@ -166,11 +193,11 @@ MaildirBatch::~MaildirBatch() {
 
 std::size_t MaildirBatch::stage(const std::string& maildir, std::string_view headers,
                                 const std::string& source_path, std::uint64_t body_offset,
-                                std::uint64_t body_end) {
+                                std::uint64_t body_end, std::string_view queue_id) {
   entries_.push_back(Entry{});
   Entry& e = entries_.back();
   e.maildir = maildir;
-  e.error = write_entry(e, headers, source_path, body_offset, body_end);
+  e.error = write_entry(e, headers, source_path, body_offset, body_end, queue_id);
   if (e.error && !e.tmp_path.empty()) {
     ::unlink(e.tmp_path.c_str());
     e.tmp_path.clear();
@@ -180,12 +207,12 @@ std::size_t MaildirBatch::stage(const std::string& maildir, std::string_view hea
 
 std::error_code MaildirBatch::write_entry(Entry& e, std::string_view headers,
                                           const std::string& source_path, std::uint64_t body_offset,
-                                          std::uint64_t body_end) {
+                                          std::uint64_t body_end, std::string_view queue_id) {
   if (auto ec = ensure_maildir(e.maildir)) return ec;
   struct timeval tv {};
   ::gettimeofday(&tv, nullptr);
   e.base_name = maildir_base_name(tv.tv_sec, tv.tv_usec, static_cast<long>(::getpid()),
-                                  g_delivery_counter.fetch_add(1), hostname_);
+                                  g_delivery_counter.fetch_add(1), hostname_, queue_id);
   e.tmp_path = e.maildir + "/tmp/" + e.base_name;
   e.fd = ::open(e.tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (e.fd < 0) {

@@ -8,6 +8,11 @@
 // once its contents are durable. Line endings are converted from SMTP's CRLF to LF (the Maildir
 // convention; Postfix's local and virtual agents do the same).
 //
+// The delivery identifier carries the queue id of the message ("Q7_<queue id>"), so that after a
+// crash between the rename into new/ and the queue's record of it, the recovered message can see
+// that this Maildir already has its copy (queue_ids_in_maildir) instead of delivering it twice.
+// The name stays a valid Maildir name (no '/' or ':'), and readers keep it when moving to cur/.
+//
 // Batched: stage() writes any number of tmp files, commit() syncs them all at once, renames them
 // and syncs each distinct new/ once (sync_pool.hpp explains why concurrent syncs are cheap).
 // Never follows a user, domain or folder name containing '/', a leading '.', or control
@@ -37,9 +42,15 @@ bool is_safe_maildir_component(std::string_view name);
 std::optional<std::string> maildir_for(const std::string& mailbox_root,
                                        const directory::Mailbox& mailbox);
 
-// "1700000000.M123456P4242Q7.mx.example.test" with '/' and ':' in the host written as \057, \072.
+// "1700000000.M123456P4242Q7.mx.example.test" with '/' and ':' in the host written as \057, \072;
+// with a queue id: "1700000000.M123456P4242Q7_<queue id>.mx.example.test".
 std::string maildir_base_name(std::int64_t unix_s, std::int64_t usec, long pid,
-                              std::uint64_t counter, std::string_view host);
+                              std::uint64_t counter, std::string_view host,
+                              std::string_view queue_id = {});
+
+// Queue ids named by the files in <maildir>/new and <maildir>/cur (see maildir_base_name).
+// Costs one directory scan: used only for messages recovered after a crash.
+std::set<std::string> queue_ids_in_maildir(const std::string& maildir);
 
 // Creates <maildir>/{tmp,new,cur} (and parents) when missing, fsyncing each parent changed.
 std::error_code ensure_maildir(const std::string& maildir);
@@ -56,7 +67,7 @@ class MaildirBatch {
   // error is kept and reported by commit().
   std::size_t stage(const std::string& maildir, std::string_view headers,
                     const std::string& source_path, std::uint64_t body_offset,
-                    std::uint64_t body_end);
+                    std::uint64_t body_end, std::string_view queue_id = {});
 
   // Makes every staged file durable in new/. One result per stage() call, in order.
   std::vector<std::error_code> commit();
@@ -76,7 +87,8 @@ class MaildirBatch {
     std::error_code error;
   };
   std::error_code write_entry(Entry& e, std::string_view headers, const std::string& source_path,
-                              std::uint64_t body_offset, std::uint64_t body_end);
+                              std::uint64_t body_offset, std::uint64_t body_end,
+                              std::string_view queue_id);
 
   queue::SyncPool& sync_pool_;
   std::string hostname_;

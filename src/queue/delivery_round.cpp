@@ -197,6 +197,7 @@ std::vector<std::optional<MessageRecord>> DeliveryRound::run(std::vector<Message
     if (job.recipients.empty()) continue;
     job.message_path = path;
     job.info = std::move(info);
+    job.recovered = w.record.recovered;
     jobs.push_back(std::move(job));
     job_owner.push_back(work.size() - 1);
   }

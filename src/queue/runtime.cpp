@@ -177,6 +177,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
       r.envelope = std::move(info.envelope);
       r.body_bytes = info.body_bytes;
       r.file_bytes = info.file_bytes;
+      r.recovered = true;
       scheduler_.add(std::move(r), now);
       ++recovered;
     }

@@ -34,6 +34,7 @@ struct MessageRecord {
   std::vector<RecipientState> states;  // one per envelope recipient
   bool has_rows = false;               // state.db holds rows for this message
   std::int64_t hold_until = 0;         // not before (after a failed DSN commit, say)
+  bool recovered = false;              // reloaded at start: delivery checks for crash leftovers
 };
 
 class Scheduler {

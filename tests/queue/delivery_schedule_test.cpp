@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 
 #include "queue/admin_client.hpp"
@@ -188,6 +190,29 @@ TEST(DeliverySchedule, CommittedButUndeliveredMessageIsDeliveredAfterRestart) {
   EXPECT_EQ(h.rt->queued_messages(), 1u);
   h.rt->run_deliveries_once();
   EXPECT_EQ(h.mailbox("kate").size(), 1u);
+  EXPECT_EQ(h.rt->queued_messages(), 0u);
+}
+
+// kill -9 after the Maildir rename but before the queue removed the message: the restarted queue
+// finds the copy (named after the queue id) and does not deliver it again.
+TEST(DeliverySchedule, RecoveredMessageWhoseCopyIsInTheMaildirIsNotDeliveredTwice) {
+  Harness h;
+  auto id = h.send("chris@contoso.com", {rcpt("kate@example.test"), rcpt("sales@example.test")});
+  QueuePaths paths(h.cfg.queue_dir());
+  auto saved = testing::read_file(paths.message_file(id));
+  h.rt->run_deliveries_once();
+  ASSERT_EQ(h.mailbox("kate").size(), 1u);
+  ASSERT_EQ(h.mailbox("chris").size(), 1u);
+  h.rt.reset();
+  std::ofstream(paths.message_file(id), std::ios::binary) << saved;  // the unlink never happened
+  // chris's copy was lost meanwhile (say, his Maildir was restored from a backup): he gets it
+  // again, kate does not.
+  std::filesystem::remove(h.mailbox("chris")[0]);
+  h.start();
+  ASSERT_EQ(h.rt->queued_messages(), 1u);
+  h.rt->run_deliveries_once();
+  EXPECT_EQ(h.mailbox("kate").size(), 1u);
+  EXPECT_EQ(h.mailbox("chris").size(), 1u);
   EXPECT_EQ(h.rt->queued_messages(), 0u);
 }
 
