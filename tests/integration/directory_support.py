@@ -177,6 +177,13 @@ class PrivatePostgres:
         return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
     def start(self):
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no half-started server or data directory left behind
+            raise
+
+    def _start(self):
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="mailroom-pg-", dir="/tmp"))
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
