@@ -12,8 +12,11 @@
 //   delivered  every mailbox has its copy
 //   failed     5.1.1 unknown user, 5.4.6 alias loop or forwarding loop, 5.1.3 unusable name
 //   deferred   4.x: mailbox write errors (4.2.2 quota, 4.3.1 disk full, 4.3.0 other) and
-//              non-local targets: remote delivery is not built yet, so they wait with reason
-//              "4.4.0 remote delivery not available" and are never reported as delivered.
+//              non-local targets (relayed recipients, alias forwards): remote (MX) delivery is
+//              not built yet, so they wait with reason "4.4.0 remote delivery not available",
+//              retried on the queue's backoff, never reported as delivered and never dropped:
+//              when the queue lifetime ([queue] max_lifetime_s, 5 days) ends they fail with
+//              4.4.7 and the sender gets a DSN, like any other undeliverable recipient.
 // A recipient is delivered to a mailbox at most once per attempt, and mailboxes already listed in
 // its delivered_to are skipped, so a retry after a partial failure does not duplicate copies.
 // A job marked `recovered` (its message was reloaded after a restart) first looks for a file

@@ -7,10 +7,14 @@
   Dovecot(...)                  -> a private dovecot-imapd on a loopback port, own config file,
                                    static passdb/userdb, mail_location = one Maildir
   world_traversable_dir()       -> a data dir Dovecot's unprivileged mail user can reach
+  small_tmpfs(path, size)       -> context manager: a tmpfs mounted there (skips if not permitted)
+  fill_filesystem(dir)          -> fills the filesystem holding dir until ENOSPC
   wait_until(predicate, timeout, what)
 """
+import contextlib
 import email
 import email.policy
+import errno
 import os
 import pathlib
 import pwd
@@ -20,6 +24,8 @@ import socket
 import subprocess
 import tempfile
 import time
+
+import pytest
 
 from conftest import RawSmtp, free_port
 
@@ -211,3 +217,40 @@ service imap-login {{
 
     def __exit__(self, *exc):
         self.stop()
+
+
+@contextlib.contextmanager
+def small_tmpfs(path, size):
+    """Mounts a tmpfs of `size` (e.g. "8m") at `path` for the duration; skips the test with the
+    reason when mounting is not permitted (needs root / CAP_SYS_ADMIN)."""
+    path = pathlib.Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs at {path} (needs root or CAP_SYS_ADMIN): "
+                    f"{(r.stderr or r.stdout).strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def fill_filesystem(directory, name="filler"):
+    """Writes a file in `directory` until the filesystem is full (ENOSPC); returns its path."""
+    path = pathlib.Path(directory) / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for chunk in (1 << 20, 1 << 16, 1 << 12, 1 << 9, 1):
+            block = b"\0" * chunk
+            while True:
+                try:
+                    if os.write(fd, block) < chunk:
+                        break
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    break
+    finally:
+        os.close(fd)
+    return path

@@ -1,0 +1,144 @@
+"""Disk full (issue 4): "452 4.3.1 Insufficient system storage", never a lost or corrupt queue.
+
+The data dir lives on a small tmpfs. When it is full, a message that cannot be made durable is
+refused with 452 4.3.1 (small messages fail at commit, large ones while spilling to disk), the
+session stays usable (RSET, NOOP, a new transaction, QUIT), and nothing already queued or
+delivered is touched; once space returns the next message is accepted and delivered.
+A second test fills only the mailbox filesystem: messages are still accepted (the queue has
+room), delivery defers with 4.3.1, and resumes by itself when space returns.
+"""
+import shutil
+
+from conftest import RawSmtp
+from queue_support import (fill_filesystem, maildir_messages, small_tmpfs, smtp_transaction,
+                           wait_until, world_traversable_dir)
+
+LISTENER = {"name": "inbound", "tls": "none", "auth": "none", "relay": "none"}
+QUEUE = {"min_backoff_s": 1, "max_backoff_s": 2}
+INSUFFICIENT = "452 4.3.1 Insufficient system storage"
+
+
+def message(tag, body_bytes=200):
+    line = f"{tag} " + "y" * 70
+    body = "\r\n".join([line] * max(1, body_bytes // (len(line) + 2)))
+    return f"Subject: {tag}\r\n\r\n{body}\r\n"
+
+
+def queue_is_clean(srv, data_dir):
+    queue = data_dir / "queue"
+    assert not list((queue / "incoming").iterdir()), "half-written files left in incoming/"
+    assert not (queue / "corrupt").exists()
+    out = srv.cli("queue", "list").stdout
+    return out
+
+
+def test_full_data_dir_gives_452_keeps_session_and_queue_then_recovers(mailroom):
+    base = world_traversable_dir("mailroom-full-")
+    try:
+        with small_tmpfs(base / "fs", "8m") as fs:
+            data_dir = fs / "data"
+            srv = mailroom([LISTENER], server={"data_dir": str(data_dir)}, extra={"queue": QUEUE})
+            srv.add_user("kate@example.test", "kate-pw")
+            srv.start()
+            try:
+                kate = data_dir / "mailboxes" / "example.test" / "kate"
+                c = RawSmtp(srv.port())
+                assert c.reply()[0] == 220
+                c.expect("EHLO contoso.com", 250)
+                for i in range(3):
+                    code, line, _ = smtp_transaction(c, "chris@contoso.com", ["kate@example.test"],
+                                                     message(f"before-{i}"))
+                    assert code == 250, line
+                before = wait_until(lambda: len(maildir_messages(kate)) == 3 and maildir_messages(kate),
+                                    what="three messages delivered before the disk fills")
+
+                filler = fill_filesystem(fs)
+                # Small message: held in memory, fails when the queue file is written at commit.
+                code, line, _ = smtp_transaction(c, "chris@contoso.com", ["kate@example.test"],
+                                                 message("while-full-small"))
+                assert (code, line) == (452, INSUFFICIENT)
+                c.expect("RSET", 250)
+                c.expect("NOOP", 250)
+                # Large message: spills to disk while being received, fails there.
+                code, line, _ = smtp_transaction(c, "chris@contoso.com", ["kate@example.test"],
+                                                 message("while-full-large", 600_000))
+                assert (code, line) == (452, INSUFFICIENT)
+                c.expect("NOOP", 250)
+                # A new connection during the shortage gets the same answer, not a crash.
+                c2 = RawSmtp(srv.port())
+                assert c2.reply()[0] == 220
+                c2.expect("EHLO other.contoso.com", 250)
+                code, line, _ = smtp_transaction(c2, "dana@contoso.com", ["kate@example.test"],
+                                                 message("while-full-second-session"))
+                assert (code, line) == (452, INSUFFICIENT)
+                c2.expect("QUIT", 221)
+
+                assert "Mail queue is empty" in queue_is_clean(srv, data_dir)
+                assert not list((data_dir / "queue" / "messages").iterdir())
+                assert maildir_messages(kate) == before  # untouched, byte for byte
+
+                filler.unlink()
+                code, line, qid = smtp_transaction(c, "chris@contoso.com", ["kate@example.test"],
+                                                   message("after-space-returns"))
+                assert code == 250 and qid, line
+                c.expect("QUIT", 221)
+                after = wait_until(lambda: len(maildir_messages(kate)) == 4 and maildir_messages(kate),
+                                   what="the message sent after space returned")
+                assert [m for m in after if m in before] == before
+                new = [data for path, data in after if (path, data) not in before]
+                assert len(new) == 1 and b"Subject: after-space-returns\n" in new[0]
+                assert not any(b"while-full" in data for _, data in after)
+                wait_until(lambda: "Mail queue is empty" in queue_is_clean(srv, data_dir),
+                           what="an empty, clean queue")
+            finally:
+                srv.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_full_mailbox_filesystem_defers_delivery_until_space_returns(mailroom):
+    base = world_traversable_dir("mailroom-mbfull-")
+    try:
+        data_dir = base / "data"
+        with small_tmpfs(data_dir / "mailboxes", "2m") as mailboxes:
+            srv = mailroom([LISTENER], server={"data_dir": str(data_dir)}, extra={"queue": QUEUE})
+            srv.add_user("kate@example.test", "kate-pw")
+            srv.start()
+            try:
+                kate = mailboxes / "example.test" / "kate"
+                c = RawSmtp(srv.port())
+                assert c.reply()[0] == 220
+                c.expect("EHLO contoso.com", 250)
+                code, line, _ = smtp_transaction(c, "chris@contoso.com", ["kate@example.test"],
+                                                 message("first"))
+                assert code == 250, line
+                wait_until(lambda: len(maildir_messages(kate)) == 1, what="the first delivery")
+
+                filler = fill_filesystem(mailboxes)
+                ids = []
+                for i in range(3):
+                    code, line, qid = smtp_transaction(c, "chris@contoso.com", ["kate@example.test"],
+                                                       message(f"deferred-{i}", 20_000))
+                    assert code == 250, line  # the queue itself has room
+                    ids.append(qid)
+                listing = wait_until(
+                    lambda: (out := srv.cli("queue", "list").stdout).count("4.3.1 mailbox write failed") == 3 and out,
+                    what="three deliveries deferred for lack of mailbox space")
+                assert all(qid in listing for qid in ids)
+                assert len(maildir_messages(kate)) == 1
+                assert not list((kate / "tmp").iterdir()), "partial copies left in tmp/"
+
+                filler.unlink()
+                # No admin action: the retry (min_backoff_s=1 here) finds the space.
+                delivered = wait_until(lambda: len(maildir_messages(kate)) == 4 and maildir_messages(kate),
+                                       what="deferred messages delivered once space returned")
+                assert sum(b"Subject: first\n" in d for _, d in delivered) == 1
+                for i in range(3):
+                    assert sum(f"Subject: deferred-{i}\n".encode() in d for _, d in delivered) == 1
+                wait_until(lambda: "Mail queue is empty" in srv.cli("queue", "list").stdout,
+                           what="an empty queue")
+                c.expect("QUIT", 221)
+            finally:
+                srv.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
