@@ -23,16 +23,18 @@ CONNECTION_LIMIT = 12000  # scenario (g): 10,000 idle sessions + probes
 class MailroomInstance:
     name = "mailroom"
 
-    def __init__(self, binary, port, domain, local_parts, cert_file, key_file):
+    def __init__(self, binary, port, domain, local_parts, cert_file, key_file,
+                 work_name="mailroom"):
+        """work_name: its folder under bench/work/ (bench/profile.py uses its own)."""
         self.binary = binary
         self.port = port
         self.domain = domain
         self.local_parts = list(local_parts)
         self.cert_file, self.key_file = cert_file, key_file
-        self.base = os.path.join(WORK_DIR, "mailroom")
+        self.base = os.path.join(WORK_DIR, work_name)
         self.data_dir = os.path.join(self.base, "data")
         self.config_file = os.path.join(self.base, "mailroom.toml")
-        self.trash_dir = os.path.join(WORK_DIR, "delivered-" + self.name)
+        self.trash_dir = os.path.join(WORK_DIR, "delivered-" + work_name)
         self.log_file = os.path.join(self.base, "mailroom.log")
         self.proc = None
 
@@ -86,8 +88,12 @@ key_file = "{self.key_file}"
         run_checked([self.binary, "check-config", self.config_file], "mailroom check-config")
         self._add_mailboxes()
         log = open(self.log_file, "w")
+        # A session of its own, as Postfix's master makes itself (setsid): with the kernel's
+        # autogroup scheduling each session shares CPU as one group, and on a busy machine the
+        # server must not share its group with the load generator when Postfix does not.
         self.proc = subprocess.Popen([self.binary, "serve", "--config", self.config_file],
-                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
         log.close()
         wait_for_banner(self.port, 30, self._failure)
 

@@ -247,7 +247,7 @@ def write_results(path, meta, scenarios, sink_scenarios, summaries, idle_results
     mode = "quick smoke run" if meta["quick"] else "full"
     text = f"""# Benchmarks: mailroom against Postfix
 
-Measured {meta['date']} (whole run: {meta['elapsed_s']:.0f} s) — {meta['mailroom_version']}
+Measured {meta['date']} (start to report: {meta['elapsed_s']:.0f} s) — {meta['mailroom_version']}
 built {meta['binary_built']}, tree at commit `{meta['revision']}` when the run started;
 {meta['postfix_version']}. Mode: {mode}, {meta['runs']} run(s) per scenario alternating the
 servers, median shown.

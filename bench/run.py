@@ -121,6 +121,9 @@ class Bench:
                     thing.stop()
                 except Exception as e:  # keep stopping the others
                     log(f"stopping {thing.name}: {e}")
+
+    def discard_delivered(self):
+        """Deletes the delivered test messages (slow on this disk: after the report is out)."""
         log("removing the delivered test messages")
         for server in self.servers:
             if not server.discard_delivered(DISCARD_BUDGET_S):
@@ -251,7 +254,10 @@ def main(argv):
         bench.run_all()
     finally:
         bench.stop()
-    bench.write()
+    try:
+        bench.write()
+    finally:
+        bench.discard_delivered()
     log(f"done in {time.monotonic() - started:.0f} s; {len(bench.errors)} error(s)")
     return 1 if bench.errors else 0
 

@@ -22,7 +22,8 @@ class SinkInstance:
         # smtp-sink refuses to run as root without -u; -c would count (and print) sessions.
         self.proc = subprocess.Popen(["smtp-sink", "-u", "nobody", f"{LOOPBACK}:{self.port}",
                                       str(LISTEN_BACKLOG)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)  # own autogroup, as the servers
         wait_for_banner(self.port, 10, self._failure)
 
     def _failure(self):
