@@ -134,7 +134,8 @@ def source_revision():
         return done.stdout.strip() if done.returncode == 0 else ""
     head = git("rev-parse", "--short=12", "HEAD") or "unknown"
     dirty = git("status", "--porcelain", "--", "src", "CMakeLists.txt")
-    return head + (" + uncommitted changes in src/" if dirty else "")
+    return (f"the working tree (HEAD {head} when the run started"
+            + (", uncommitted changes in src/)" if dirty else ")"))
 
 
 def _fmt(value, digits=0, unit=""):
@@ -248,7 +249,7 @@ def write_results(path, meta, scenarios, sink_scenarios, summaries, idle_results
     text = f"""# Benchmarks: mailroom against Postfix
 
 Measured {meta['date']} (start to report: {meta['elapsed_s']:.0f} s) — {meta['mailroom_version']}
-built {meta['binary_built']}, tree at commit `{meta['revision']}` when the run started;
+built {meta['binary_built']} from {meta['revision']};
 {meta['postfix_version']}. Mode: {mode}, {meta['runs']} run(s) per scenario alternating the
 servers, median shown.
 

@@ -44,6 +44,9 @@ def parse_args(argv):
     p.add_argument("--scenarios", default=",".join(ALL_GROUPS),
                    help=f"comma-separated subset of {','.join(ALL_GROUPS)} (default: all)")
     p.add_argument("--runs", type=int, default=None, help="runs per scenario (default 3, quick 1)")
+    p.add_argument("--built-from",
+                   help="what the mailroom binary was built from, for the report (default: the "
+                        "repository's HEAD, flagged when src/ has uncommitted changes)")
     p.add_argument("--note", help="a sentence for RESULTS.md, e.g. what else ran on the machine")
     p.add_argument("--report-only", action="store_true",
                    help="measure nothing: rewrite the report from bench/work/results.json "
@@ -93,7 +96,7 @@ class Bench:
         self.errors = []  # (scenario key, server name, message)
         self.dead = set()
         # What was measured: HEAD when the run starts (a commit landing mid-run is not it).
-        self.revision = report.source_revision()
+        self.revision = args.built_from or report.source_revision()
         self.binary_built = report.binary_built(args.mailroom) if args.mailroom else "—"
         self.started = time.monotonic()
 
