@@ -182,25 +182,58 @@ def _unescape(v):
 
 
 class Stored:
-    def __init__(self, kind, path, envelope, body):
+    """One message that got through, whatever stage it is at.
+
+    kind "queue": a committed queue file; envelope is its parsed envelope record.
+    kind "maildir": delivered copies (one per mailbox) of a message whose queue file is gone;
+    envelope is None and recipients are the mailboxes.
+    body is the message as the server stored it on receipt: CRLF line ends, starting with our
+    Received: header. For Maildir copies that means undoing what local delivery does (it writes
+    LF line ends and prepends Return-Path: and Delivered-To:, src/delivery/local_delivery.hpp).
+    The server refuses every message holding a bare CR or LF, so LF -> CRLF restores the bytes
+    exactly. raw is the file's bytes as they are."""
+
+    def __init__(self, kind, path, envelope, body, raw=None, mailboxes=()):
         self.kind, self.path, self.envelope, self.body = kind, path, envelope, body
+        self.raw = body if raw is None else raw
+        self.mailboxes = list(mailboxes)
 
     @property
     def recipients(self):
         if self.envelope is not None:
             return self.envelope["rcpt"]
-        # A Maildir file: the mailbox it sits in names the recipient.
-        parts = pathlib.Path(self.path).parts
-        i = parts.index("mailboxes")
-        return [f"{parts[i + 2]}@{parts[i + 1]}"]
+        return self.mailboxes
 
     def __repr__(self):
         return f"Stored({self.kind}, {self.path}, rcpt={self.recipients})"
 
 
+# Our own trace field names the queue id; it is the first Received: field of every message.
+_OUR_ID = re.compile(
+    rb"^Received: from [^\r\n]*\r\n\tby [^ ]+ \(mailroom\) with \S+ id ([0-9a-z]+)", re.M)
+_DELIVERY_HEADERS = re.compile(
+    rb"\A(?:Return-Path: [^\r\n]*\r\n)?(?:Delivered-To: [^\r\n]*\r\n)?")
+
+
+def _maildir_copy(path):
+    raw = path.read_bytes()
+    body = _DELIVERY_HEADERS.sub(b"", raw.replace(b"\n", b"\r\n"), count=1)
+    m = _OUR_ID.search(body)
+    parts = path.parts
+    i = parts.index("mailboxes")
+    mailbox = f"{parts[i + 2]}@{parts[i + 1]}"
+    return (m.group(1).decode() if m else str(path)), raw, body, mailbox
+
+
 def stored_messages(srv):
-    """Every message that got through: committed queue files and delivered Maildir files."""
+    """Every message that got through, keyed by queue id: committed queue files, and delivered
+    Maildir copies grouped by the queue id in their Received: header. A message is listed once
+    whether it is still queued, being delivered (queue file and Maildir copies both exist for a
+    moment) or delivered, so counts do not depend on how fast local delivery is."""
     out = {}
+    # Queue first: a message is committed before its 250, and delivery renames its copy into new/
+    # before the queue file goes, so one missing from this scan is already in a Maildir below.
+    # (Scanning the Maildirs first can miss a message delivered between the two scans.)
     qdir = srv.data_dir / "queue" / "messages"
     if qdir.is_dir():
         for p in sorted(qdir.iterdir()):
@@ -208,15 +241,20 @@ def stored_messages(srv):
                 env, body = parse_queue_file(p)
             except FileNotFoundError:
                 continue  # delivered and removed while we looked
-            out[str(p)] = Stored("queue", str(p), env, body)
+            out[p.name] = Stored("queue", str(p), env, body)
     mroot = srv.data_dir / "mailboxes"
     if mroot.is_dir():
-        for p in mroot.rglob("*"):
-            if p.is_file() and p.parent.name in ("new", "cur"):
-                try:
-                    out[str(p)] = Stored("maildir", str(p), None, p.read_bytes())
-                except FileNotFoundError:
-                    continue
+        for p in sorted(mroot.rglob("*")):
+            if not (p.parent.name in ("new", "cur") and p.is_file()):
+                continue
+            try:
+                key, raw, body, mailbox = _maildir_copy(p)
+            except FileNotFoundError:
+                continue
+            if key not in out:
+                out[key] = Stored("maildir", str(p), None, body, raw, [mailbox])
+            elif out[key].kind == "maildir":
+                out[key].mailboxes.append(mailbox)
     return out
 
 
@@ -226,21 +264,8 @@ def incoming_leftovers(srv):
 
 
 def new_messages(srv, before):
-    """Messages stored since the snapshot `before` (a stored_messages() result). A message that
-    moved from the queue into a Maildir in between is counted once, by its message id."""
-    now = stored_messages(srv)
-    seen_ids = {pathlib.Path(p).name for p in before}
-    fresh = []
-    for p, m in now.items():
-        if p in before:
-            continue
-        if m.kind == "queue" and pathlib.Path(p).name in seen_ids:
-            continue
-        if m.kind == "maildir" and any(pathlib.Path(b).name in m.body.decode("latin-1")
-                                       for b in before if before[b].kind == "queue"):
-            continue
-        fresh.append(m)
-    return fresh
+    """Messages stored since the snapshot `before` (a stored_messages() result), once each."""
+    return [m for key, m in stored_messages(srv).items() if key not in before]
 
 
 def assert_nothing_new(srv, before, settle=0.3):
