@@ -150,6 +150,7 @@ ListenerConfig read_listener(const toml::table& t, const std::string& path) {
   r.read_uint("max_recipients", l.max_recipients, 1, 100000);
   r.read_uint("max_connections", l.max_connections, 1, 1000000);
   r.read_uint("max_connections_per_client", l.max_connections_per_client, 1, 1000000);
+  r.read_uint("max_connection_rate_per_client", l.max_connection_rate_per_client, 0, 100000000);
   r.reject_unknown_keys();
   if (l.name.empty()) r.fail("name", "must not be empty");
   check_address(r.key_path("address"), l.address);
@@ -294,6 +295,9 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
     r.read_uint("max_connections", l.max_connections, 1, 10000000);
     r.read_uint("auth_failure_limit", l.auth_failure_limit, 1, 1000);
     r.read_uint("auth_failure_delay_ms", l.auth_failure_delay_ms, 0, 60000);
+    r.read_uint("auth_client_failure_limit", l.auth_client_failure_limit, 1, 1000000);
+    r.read_uint("auth_client_window_s", l.auth_client_window_s, 1, 7 * 86400);
+    r.read_uint("client_rate_window_s", l.client_rate_window_s, 1, 86400);
     r.read_uint("max_pipelined_commands", l.max_pipelined_commands, 1, 100000);
     r.reject_unknown_keys();
   }
@@ -397,6 +401,7 @@ std::string render_config(const Config& c) {
     o += fmt::format("max_recipients = {}\n", l.max_recipients);
     o += fmt::format("max_connections = {}\n", l.max_connections);
     o += fmt::format("max_connections_per_client = {}\n", l.max_connections_per_client);
+    o += fmt::format("max_connection_rate_per_client = {}\n", l.max_connection_rate_per_client);
   }
   auto& m = c.limits;
   o += "\n[limits]\n";
@@ -410,6 +415,9 @@ std::string render_config(const Config& c) {
                    m.min_data_rate_bytes_per_s, m.max_connections);
   o += fmt::format("auth_failure_limit = {}\nauth_failure_delay_ms = {}\n", m.auth_failure_limit,
                    m.auth_failure_delay_ms);
+  o += fmt::format("auth_client_failure_limit = {}\nauth_client_window_s = {}\n",
+                   m.auth_client_failure_limit, m.auth_client_window_s);
+  o += fmt::format("client_rate_window_s = {}\n", m.client_rate_window_s);
   o += fmt::format("max_pipelined_commands = {}\n", m.max_pipelined_commands);
   o += "\n[tls]\n";
   o += fmt::format("cert_file = {}\nkey_file = {}\n", quote(c.tls.cert_file),

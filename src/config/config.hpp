@@ -44,6 +44,9 @@ struct ListenerConfig {
   std::uint32_t max_recipients = 200;
   std::uint32_t max_connections = 1000;        // concurrent sessions on this listener
   std::uint32_t max_connections_per_client = 50;
+  // New sessions one client address may open per limits.client_rate_window_s; beyond it the
+  // session gets a 421 greeting. 0 = off (Postfix smtpd_client_connection_rate_limit).
+  std::uint32_t max_connection_rate_per_client = 0;
 };
 
 // Limits shared by all listeners; names and defaults follow Postfix's smtpd_* parameters.
@@ -62,6 +65,11 @@ struct LimitsConfig {
   std::uint32_t max_connections = 10000;         // global; beyond it: 421 greeting then close
   std::uint32_t auth_failure_limit = 3;          // per session, then 421
   std::uint32_t auth_failure_delay_ms = 1000;    // delay before each 535
+  // Per client address, across sessions: after this many failures within auth_client_window_s
+  // every AUTH from that address gets 421 until the window ends (a reconnect is no fresh start).
+  std::uint32_t auth_client_failure_limit = 10;
+  std::uint32_t auth_client_window_s = 900;
+  std::uint32_t client_rate_window_s = 60;       // anvil_rate_time_unit, for connection rates
   std::uint32_t max_pipelined_commands = 1000;   // unanswered commands buffered per session
 };
 

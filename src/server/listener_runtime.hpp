@@ -1,6 +1,7 @@
 // server/listener_runtime: what every session of one receive connector shares — its config,
-// the directory, the queue, the TLS context, the pool for blocking work (argon2 password checks)
-// and the connection counters. Owned by the Server; outlives all its sessions.
+// the directory, the queue, the TLS context, the pool for blocking work (argon2 password checks),
+// the live connection counters and the per-client ledger (connection rate, AUTH failures). Owned
+// by the Server; outlives all its sessions.
 #pragma once
 
 #include <asio.hpp>
@@ -12,6 +13,7 @@
 #include "config/config.hpp"
 #include "directory/directory.hpp"
 #include "queue/queue.hpp"
+#include "server/client_ledger.hpp"
 #include "server/recipient_policy.hpp"
 #include "util/cidr.hpp"
 
@@ -32,6 +34,7 @@ struct ListenerRuntime {
   asio::ssl::context* tls = nullptr;  // null when no certificate could be loaded
   asio::thread_pool& blocking_pool;
   ConnectionCounts& counts;
+  ClientLedger& ledger;
   RecipientPolicy policy;
   std::vector<util::Cidr> remote_ranges;
 };

@@ -21,6 +21,7 @@ bool RecipientPolicy::may_relay(const ClientIdentity& client) const {
 RecipientDecision RecipientPolicy::check(const smtp::Address& rcpt,
                                          const ClientIdentity& client) const {
   RecipientDecision d;
+  d.address = rcpt.str();
   const bool literal = !rcpt.domain.empty() && rcpt.domain.front() == '[';
   // RFC 5321 4.1.1.3: a bare "<Postmaster>" names this host's postmaster.
   const bool bare_postmaster = rcpt.domain.empty() && rcpt.local_part.size() == 10 &&
@@ -33,7 +34,11 @@ RecipientDecision RecipientPolicy::check(const smtp::Address& rcpt,
       d.log_reason = "routing characters in local part";
       return d;
     }
-    auto res = dir_.resolve(rcpt.str());
+    if (bare_postmaster) {
+      auto domains = dir_.local_domains();
+      if (!domains.empty()) d.address = "postmaster@" + domains.front();
+    }
+    auto res = dir_.resolve(d.address);
     switch (res.status) {
       case directory::Resolution::Status::Ok:
         d.accepted = true;

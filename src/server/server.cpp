@@ -80,11 +80,13 @@ int run_server(const config::Config& cfg) {
     auto queue = queue::QueueRuntime::start(cfg, directory);
     asio::thread_pool blocking_pool(2);
     ConnectionCounts counts;
+    ClientLedger ledger(std::chrono::seconds(cfg.limits.client_rate_window_s),
+                        std::chrono::seconds(cfg.limits.auth_client_window_s));
     std::list<ListenerRuntime> runtimes;
     auto acceptor = acceptors.begin();
     for (auto& l : cfg.listeners) {
       auto& rt = runtimes.emplace_back(ListenerRuntime{cfg, l, directory, queue->queue(), tls.get(),
-                                                       blocking_pool, counts,
+                                                       blocking_pool, counts, ledger,
                                                        RecipientPolicy(l, *directory),
                                                        util::parse_ranges(l.remote_ranges)});
       asio::co_spawn(io, accept_loop(*acceptor, rt), asio::detached);

@@ -149,6 +149,14 @@ asio::awaitable<void> Session::error_delay() {
   co_await t.async_wait(use_tuple);
 }
 
+// Attempts this limit refuses count too: a client that keeps hammering stays out until it slows
+// down, as with Postfix's anvil.
+bool Session::connection_rate_exceeded() {
+  const auto limit = rt_.listener.max_connection_rate_per_client;
+  if (limit == 0) return false;
+  return rt_.ledger.connections.record(client_ip_, Clock::now()) > limit;
+}
+
 asio::awaitable<void> Session::run() {
   auto self = shared_from_this();
   const auto& limits = rt_.cfg.limits;
@@ -167,6 +175,8 @@ asio::awaitable<void> Session::run() {
     co_await reply_now(smtp::replies::service_not_available(rt_.cfg.server.hostname));
   } else if (rt_.counts.per_client_ip[client_ip_] > rt_.listener.max_connections_per_client) {
     co_await reply_now(smtp::replies::too_many_connections_from_client());
+  } else if (connection_rate_exceeded()) {
+    co_await reply_now(smtp::replies::connection_rate_exceeded());
   } else {
     bool ready = true;
     if (rt_.listener.tls == config::TlsMode::Implicit) {

@@ -68,6 +68,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> serve_commands();
   asio::awaitable<void> dispatch(const smtp::Command& cmd);
   asio::awaitable<void> error_delay();
+  bool connection_rate_exceeded();  // records this connection in the client ledger
 
   // --- commands (session_commands.cpp) ---
   void on_helo(const smtp::Command& cmd, bool extended);
@@ -96,6 +97,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                                             smtp::Reply prompt);
   asio::awaitable<bool> check_password(const std::string& user, const std::string& password);
   asio::awaitable<void> auth_result(bool ok, const std::string& user);
+  bool client_locked_out() const;  // too many AUTH failures from this address lately
 
   void log_state(const char* from, const char* to);
 

@@ -1,7 +1,10 @@
 // AUTH PLAIN (RFC 4616) and AUTH LOGIN (the seeds' 334 VXNlcm5hbWU6 / UGFzc3dvcmQ6 dialogue),
 // per RFC 4954. Passwords are checked off the event loop (argon2id is slow on purpose), never
-// logged; failures are logged with the user name and client IP only, delayed, and limited per
-// session (then 421). "*" cancels an exchange (RFC 4954 4).
+// logged; failures are logged with the user name (control octets escaped) and client IP only,
+// delayed, and limited per session (limits.auth_failure_limit) and per client address across
+// sessions (limits.auth_client_failure_limit per auth_client_window_s, in the ClientLedger):
+// either limit answers 421 4.7.0 and closes, and a locked-out address gets that answer to any
+// AUTH without its password being checked. "*" cancels an exchange (RFC 4954 4).
 #include <spdlog/spdlog.h>
 
 #include "server/async_bridge.hpp"
@@ -28,8 +31,9 @@ asio::awaitable<void> Session::auth_result(bool ok, const std::string& user) {
     co_return reply(smtp::replies::auth_succeeded());
   }
   auth_failures_++;
-  spdlog::warn("session={} client={} event=auth_failed user=\"{}\" failures={}", id_, client_ip_,
-               shown, auth_failures_);
+  const auto client_failures = rt_.ledger.auth_failures.record(client_ip_, Clock::now());
+  spdlog::warn("session={} client={} event=auth_failed user=\"{}\" failures={} client_failures={}",
+               id_, client_ip_, shown, auth_failures_, client_failures);
   // Slow down password guessing without holding a thread: the timer runs on the event loop.
   if (rt_.cfg.limits.auth_failure_delay_ms > 0) {
     asio::steady_timer t(transport_.socket().get_executor());
@@ -37,11 +41,17 @@ asio::awaitable<void> Session::auth_result(bool ok, const std::string& user) {
     co_await t.async_wait(use_tuple);
   }
   reply(smtp::replies::auth_failed());
-  if (auth_failures_ >= rt_.cfg.limits.auth_failure_limit) {
+  if (auth_failures_ >= rt_.cfg.limits.auth_failure_limit ||
+      client_failures >= rt_.cfg.limits.auth_client_failure_limit) {
     reply(smtp::replies::auth_too_many_failures());
     co_await flush();
     close("too many authentication failures");
   }
+}
+
+bool Session::client_locked_out() const {
+  return rt_.ledger.auth_failures.count(client_ip_, Clock::now()) >=
+         rt_.cfg.limits.auth_client_failure_limit;
 }
 
 // One client response: the initial response if given, else a prompt and the next line.
@@ -78,6 +88,12 @@ asio::awaitable<void> Session::on_auth(const smtp::Command& cmd) {
   if (!auth_user_.empty()) co_return reply(smtp::replies::auth_already_done());
   if (tx_.has_sender) co_return reply(smtp::replies::nested_mail());
   if (!auth_offered()) co_return reply(smtp::replies::auth_needs_encryption());
+  if (client_locked_out()) {
+    spdlog::warn("session={} client={} event=auth_locked_out", id_, client_ip_);
+    co_await reply_now(smtp::replies::auth_too_many_failures());
+    close("client locked out after authentication failures");
+    co_return;
+  }
   auto parsed = smtp::parse_auth_args(cmd.args);
   if (!parsed.ok()) co_return reply(parsed.error);
   const auto& mech = parsed.value->mechanism;
@@ -89,7 +105,11 @@ asio::awaitable<void> Session::on_auth(const smtp::Command& cmd) {
     auto creds = smtp::parse_auth_plain(*blob);
     // We do not let one user act for another: an authzid, if given, must be the user itself.
     if (!creds || (!creds->authzid.empty() && creds->authzid != creds->authcid)) {
-      co_await auth_result(false, creds ? creds->authcid : std::string("(malformed)"));
+      // A named local, not a conditional expression inside the co_await: GCC 12 destroys such
+      // a temporary twice (free(): double free, seen with AUTH PLAIN carrying an authzid).
+      std::string shown_user = "(malformed)";
+      if (creds) shown_user = creds->authcid;
+      co_await auth_result(false, shown_user);
       co_return;
     }
     bool ok = co_await check_password(creds->authcid, creds->password);

@@ -89,7 +89,7 @@ void Session::on_rcpt(const smtp::Command& cmd) {
     tx_.refused_recipients++;
     return reply(decision.reply);
   }
-  tx_.recipients.push_back({args.recipient.str(), args.orcpt, args.notify});
+  tx_.recipients.push_back({decision.address, args.orcpt, args.notify});
   reply(decision.reply);
 }
 

@@ -239,6 +239,8 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
     co_return;
   }
   if (!last) co_return reply(smtp::replies::bdat_received(size));
+  // A CR as the very last octet of the message has no LF after it: a bare CR too.
+  if (!binary && tx_.bdat_bare_newline_state) tx_.bdat_bare_newline = true;
   if (tx_.bdat_bare_newline) {
     reply(smtp::replies::bare_newline());
   } else {

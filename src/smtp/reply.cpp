@@ -132,6 +132,9 @@ Reply bdat_syntax_closing() {
 Reply too_many_connections_from_client() {
   return make_reply(421, "4.7.0", "Too many connections from your host, try again later");
 }
+Reply connection_rate_exceeded() {
+  return make_reply(421, "4.7.0", "Too many connection attempts from your host, try again later");
+}
 Reply auth_already_done() { return make_reply(503, "5.5.1", "Already authenticated"); }
 Reply auth_username_prompt() { return make_reply(334, "", "VXNlcm5hbWU6"); }
 Reply auth_password_prompt() { return make_reply(334, "", "UGFzc3dvcmQ6"); }

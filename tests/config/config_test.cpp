@@ -71,3 +71,21 @@ TEST(Config, RenderRoundTrips) {
   auto again = parse_config(render_config(c));
   EXPECT_EQ(render_config(again), render_config(c));
 }
+
+TEST(Config, ClientAbuseLimits) {
+  auto c = parse_config(
+      "[[listener]]\nmax_connection_rate_per_client = 30\n"
+      "[limits]\nauth_client_failure_limit = 5\nauth_client_window_s = 60\n"
+      "client_rate_window_s = 10\n");
+  EXPECT_EQ(c.listeners[0].max_connection_rate_per_client, 30u);
+  EXPECT_EQ(c.limits.auth_client_failure_limit, 5u);
+  EXPECT_EQ(c.limits.auth_client_window_s, 60u);
+  EXPECT_EQ(c.limits.client_rate_window_s, 10u);
+  // Off by default, as Postfix's smtpd_client_connection_rate_limit; the AUTH limit is on.
+  auto d = default_config();
+  EXPECT_EQ(d.listeners[0].max_connection_rate_per_client, 0u);
+  EXPECT_GE(d.limits.auth_client_failure_limit, d.limits.auth_failure_limit);
+  EXPECT_THROW(parse_config("[limits]\nauth_client_failure_limit = 0\n"), ConfigError);
+  c.server.hostname = "mx.example.test";
+  EXPECT_EQ(render_config(parse_config(render_config(c))), render_config(c));
+}

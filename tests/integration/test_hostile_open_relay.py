@@ -127,8 +127,6 @@ def test_relay_trick(srv, rcpt, mail_params, expected):
         c.close()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: RCPT TO:<Postmaster> (no domain) is refused "
-                   "550 5.7.1 on a no-relay listener; RFC 5321 4.1.1.3 requires accepting it")
 def test_bare_postmaster_is_local(srv):
     before = stored_messages(srv)
     c = connect(srv)

@@ -7,7 +7,11 @@ Rules (src/server/session.cpp, before any TLS or parsing work):
   * more than limits.max_connections sessions in all (or listener.max_connections on one
     listener): "421 4.3.2 <host> Service not available, too many connections" and close — an
     answer, never a hang;
-  * the counts drop as sessions end, so a refused client gets in once the flood is over.
+  * the counts drop as sessions end, so a refused client gets in once the flood is over;
+  * listener.max_connection_rate_per_client (off by default, as in Postfix) caps the sessions one
+    address may open per limits.client_rate_window_s, live or not: the extra ones get
+    "421 4.7.0 Too many connection attempts from your host, try again later", and the address
+    gets in again when its window ends.
 The flood test opens thousands of connections (bounded in count and in time) while a
 well-behaved client from another address keeps sending mail, and checks that every flood
 connection was answered, every good message queued, and nothing else stored.
@@ -22,6 +26,7 @@ from test_hostile_support import (USER, raw_from, connect, expect_queued, listen
 
 PER_CLIENT = (421, "4.7.0 Too many connections from your host, try again later")
 GLOBAL = (421, "4.3.2 mx.example.test Service not available, too many connections")
+RATE = (421, "4.7.0 Too many connection attempts from your host, try again later")
 
 
 def first_reply_line(port, source_ip, timeout=20):
@@ -107,6 +112,27 @@ def test_listener_cap_leaves_other_listeners_alone(mailroom):
     finally:
         close_all(holders)
     eventually_greeted(srv, "127.0.0.9", "small")
+
+
+def test_per_client_connection_rate(mailroom):
+    srv = make_server(mailroom, [listener(max_connection_rate_per_client=3)])
+    for _ in range(3):  # one after the other: never more than one live session
+        c = connect(srv, source_ip="127.0.0.20")
+        c.expect("QUIT", 221)
+        c.close()
+    for _ in range(3):
+        refused(srv, "127.0.0.20", RATE)
+    other = connect(srv, source_ip="127.0.0.21")  # the limit is per address
+    other.expect("NOOP", 250)
+
+
+def test_connection_rate_window_ends(mailroom):
+    srv = make_server(mailroom, [listener(max_connection_rate_per_client=1)],
+                      limits={"client_rate_window_s": 2})
+    c = connect(srv, source_ip="127.0.0.22")
+    refused(srv, "127.0.0.22", RATE)
+    c.expect("NOOP", 250)  # the session that was let in is not touched
+    eventually_greeted(srv, "127.0.0.22", within=30)
 
 
 def test_flood_of_thousands_while_a_good_client_is_served(mailroom):

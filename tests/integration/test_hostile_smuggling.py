@@ -204,8 +204,6 @@ def test_bdat_crlf_split_across_chunks_is_fine(srv):
     assert len(fresh) == 1 and fresh[0].body.endswith(b"Subject: b\r\n\r\nx\r\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a BDAT LAST chunk ending in a bare CR is accepted; "
-                   "scan_bare_newlines never checks the pending CR when the message ends")
 def test_bdat_message_ending_in_bare_cr_is_refused(srv):
     before = stored_messages(srv)
     c = connect(srv)

@@ -17,7 +17,7 @@ class FakeDirectory : public directory::Directory {
   directory::Resolution resolve(std::string_view address) const override {
     directory::Resolution r;
     std::string a(address);
-    if (a == "kate@example.test" || a == "Postmaster" || a == "postmaster") {
+    if (a == "kate@example.test" || a == "postmaster@example.test") {
       r.status = directory::Resolution::Status::Ok;
       r.mailboxes.push_back({"kate", "example.test", ""});
     } else if (a == "loop@example.test") {
@@ -52,6 +52,9 @@ TEST(RecipientPolicy, LocalRecipients) {
   EXPECT_EQ(p.check(rcpt("<kate@example.test>"), anon).reply.code, 250);
   EXPECT_EQ(p.check(rcpt("<KATE@EXAMPLE.TEST.>"), anon).reply.code, 550);  // resolve is exact here
   EXPECT_EQ(p.check(rcpt("<Postmaster>"), anon).reply.code, 250);
+  // The envelope gets a qualified address (Postfix appends @$myorigin the same way).
+  EXPECT_EQ(p.check(rcpt("<Postmaster>"), anon).address, "postmaster@example.test");
+  EXPECT_EQ(p.check(rcpt("<kate@example.test>"), anon).address, "kate@example.test");
   auto unknown = p.check(rcpt("<nobody@example.test>"), anon);
   EXPECT_EQ(unknown.reply.wire(), "550 5.1.1 User unknown\r\n");
   EXPECT_EQ(p.check(rcpt("<loop@example.test>"), anon).reply.enhanced, "5.4.6");
