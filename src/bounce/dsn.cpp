@@ -45,6 +45,9 @@ std::string build_dsn(const DsnRequest& q) {
   const std::string boundary = fmt::format("{}/{}", q.dsn_id, q.reporting_mta);
   const std::string date = util::rfc5322_date(static_cast<std::time_t>(q.now_unix));
   std::string m;
+  // RFC 5321 4.4: a trace field for the message this MTA originates, as Postfix's bounce does.
+  m +=
+      fmt::format("Received: by {} (mailroom) id {};\r\n\t{}\r\n", q.reporting_mta, q.dsn_id, date);
   m += fmt::format("From: Mail Delivery System <MAILER-DAEMON@{}>\r\n", q.reporting_mta);
   m += fmt::format("To: <{}>\r\n", q.original.sender);
   m += failed ? "Subject: Undelivered Mail Returned to Sender\r\n"

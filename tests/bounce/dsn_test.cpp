@@ -44,7 +44,8 @@ TEST(Dsn, WhoGetsANotification) {
 TEST(Dsn, FailureReportIsAMultipartReportWithPerRecipientFields) {
   auto text = build_dsn(failed_request());
   for (const char* expected :
-       {"Content-Type: multipart/report; report-type=delivery-status;",
+       {"Received: by mx.example.test (mailroom) id 1k0y2z93me20003e2zqmg;\r\n\t",
+        "Content-Type: multipart/report; report-type=delivery-status;",
         "Subject: Undelivered Mail Returned to Sender\r\n", "To: <chris@contoso.com>\r\n",
         "Message-ID: <1k0y2z93me20003e2zqmg@mx.example.test>\r\n",
         "Content-Type: message/delivery-status\r\n", "Reporting-MTA: dns; mx.example.test\r\n",
