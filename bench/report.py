@@ -162,10 +162,10 @@ def _throughput_table(scenarios, summaries, quick):
 
 
 def _cost_table(scenarios, summaries):
-    rows = ["| scenario | CPU ms/msg Postfix | CPU ms/msg mailroom "
+    rows = ["| scenario | CPU ms/msg Postfix | CPU ms/msg mailroom | Postfix/mailroom CPU "
             "| end-of-data→250 p50 / p99 ms Postfix | p50 / p99 ms mailroom "
             "| latency samples P / m | client CPU ms/msg P / m |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for sc in scenarios:
         p, m = summaries[sc.key].get("postfix"), summaries[sc.key].get("mailroom")
 
@@ -174,7 +174,9 @@ def _cost_table(scenarios, summaries):
                     if s else "—")
 
         rows.append(f"| {sc.title} | {_fmt(p and p['cpu_ms_per_message'], 2)} "
-                    f"| {_fmt(m and m['cpu_ms_per_message'], 2)} | {lat(p)} | {lat(m)} "
+                    f"| {_fmt(m and m['cpu_ms_per_message'], 2)} "
+                    f"| {_ratio(p and p['cpu_ms_per_message'], m and m['cpu_ms_per_message'])} "
+                    f"| {lat(p)} | {lat(m)} "
                     f"| {p['latency_samples'] if p else '—'} / "
                     f"{m['latency_samples'] if m else '—'} "
                     f"| {_fmt(p and p['client_cpu_ms_per_message'], 2)} / "
