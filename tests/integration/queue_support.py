@@ -30,7 +30,9 @@ import pytest
 from conftest import RawSmtp, free_port
 
 QUEUED_RE = re.compile(r"^250 2\.6\.0 <([0-9a-z]+)@([^>]+)> Queued mail for delivery$")
-MAILDIR_NAME_RE = re.compile(r"^\d+\.M\d+P\d+Q\d+\.[^/:]+,S=(\d+),W=(\d+)(:2,[A-Z]*)?$")
+# time.M<usec>P<pid>Q<counter>_<queue id>.<host>,S=<size>,W=<size with CRLF>[:2,<flags>]
+MAILDIR_NAME_RE = re.compile(r"^\d+\.M\d+P\d+Q\d+_(?P<qid>[0-9a-z]{21})\.[^/:]+"
+                             r",S=(?P<size>\d+),W=(?P<vsize>\d+)(:2,[A-Z]*)?$")
 
 
 def queue_id(line):

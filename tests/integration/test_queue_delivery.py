@@ -57,8 +57,9 @@ def test_seed_002_message_reaches_kates_maildir_and_dovecot_serves_it(mailroom):
         # Maildir spec: unique name with Dovecot's S= (file size) and W= (size with CRLF).
         nm = MAILDIR_NAME_RE.match(path.name)
         assert nm, path.name
-        assert int(nm.group(1)) == len(data)
-        assert int(nm.group(2)) == len(data) + data.count(b"\n")
+        assert int(nm.group("size")) == len(data)
+        assert int(nm.group("vsize")) == len(data) + data.count(b"\n")
+        assert nm.group("qid") == qid
         assert not any((maildir / "tmp").iterdir())
         assert b"\r\n" not in data  # Maildir stores LF line ends
 
@@ -95,7 +96,7 @@ def test_seed_002_message_reaches_kates_maildir_and_dovecot_serves_it(mailroom):
                 assert typ == "OK"
                 meta, body = fetched[0]
                 assert body == data.replace(b"\n", b"\r\n")
-                assert f"RFC822.SIZE {int(nm.group(2))}".encode() in meta
+                assert f"RFC822.SIZE {int(nm.group('vsize'))}".encode() in meta
                 imap.logout()
             finally:
                 try:
