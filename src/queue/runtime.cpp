@@ -166,6 +166,12 @@ class QueueRuntimeImpl final : public QueueRuntime {
             ec == std::errc::illegal_byte_sequence ? "not a complete queue file" : ec.message());
         continue;
       }
+      // The file name is the id (group_commit.hpp); a file renamed by hand keeps working.
+      if (info.envelope.id != id) {
+        spdlog::warn("queue: id={} envelope names id={}; using the file name", id,
+                     info.envelope.id);
+        info.envelope.id = id;
+      }
       MessageRecord r;
       r.states.resize(info.envelope.recipients.size());
       if (auto it = rows.find(id); it != rows.end()) {

@@ -139,6 +139,9 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path, bool create) {
   // FULL: a state change is durable before it is acted upon (a DSN sent, a retry skipped).
   s->exec("PRAGMA synchronous=FULL");
   if (create) s->exec(kSchema);
+  // Baseline for changed_by_others(): a command posted by another process from now on is seen
+  // by the first poll (without it the first poll only records the version and misses it).
+  s->changed_by_others();
   return s;
 }
 
