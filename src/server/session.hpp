@@ -24,6 +24,7 @@
 #include "queue/queue.hpp"
 #include "server/listener_runtime.hpp"
 #include "server/transport.hpp"
+#include "smtp/bdat.hpp"
 #include "smtp/command.hpp"
 #include "smtp/line_buffer.hpp"
 #include "smtp/mail_args.hpp"
@@ -40,10 +41,8 @@ struct Transaction {
   // BDAT (RFC 3030): chunks accumulate here until LAST.
   std::unique_ptr<queue::IncomingMessage> bdat_message;
   bool bdat_started = false;
-  std::uint64_t bdat_bytes = 0;
+  smtp::BdatBody bdat_body;  // size and bare CR/LF across all chunks
   bool bdat_failed = false;  // a chunk was refused: refuse the rest, consume their bytes
-  int bdat_bare_newline_state = 0;
-  bool bdat_bare_newline = false;
 };
 
 class Session : public std::enable_shared_from_this<Session> {

@@ -29,15 +29,6 @@ const char* body_type_name(smtp::BodyType t) {
   return "7BIT";
 }
 
-// Tracks bare CR / bare LF across chunk boundaries.
-void scan_bare_newlines(std::string_view data, int& prev_cr, bool& found) {
-  for (char c : data) {
-    if (prev_cr && c != '\n') found = true;
-    if (c == '\n' && !prev_cr) found = true;
-    prev_cr = c == '\r';
-  }
-}
-
 }  // namespace
 
 std::string Session::received_header(const std::string& message_id) const {
@@ -200,16 +191,12 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
   if (!tx_.bdat_started) {
     tx_.bdat_started = true;
     tx_.bdat_message = begin_message(store_ec);
+    tx_.bdat_body = smtp::BdatBody(rt_.listener.max_message_size,
+                                   tx_.mail.body == smtp::BodyType::BinaryMime);
   }
   auto& msg = tx_.bdat_message;
-  const bool binary = tx_.mail.body == smtp::BodyType::BinaryMime;
-  const std::uint64_t max = rt_.listener.max_message_size;
-  bool too_big = false;
   auto accept = [&](std::string_view part) {
-    if (!binary) scan_bare_newlines(part, tx_.bdat_bare_newline_state, tx_.bdat_bare_newline);
-    if (tx_.bdat_bytes + part.size() > max) too_big = true;
-    tx_.bdat_bytes += part.size();
-    if (!too_big && !store_ec) store_ec = msg->append(part);
+    if (tx_.bdat_body.add(part) && !store_ec) store_ec = msg->append(part);
   };
   std::uint64_t remaining = size;
   {
@@ -233,15 +220,15 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
     remaining -= used;
     if (remaining == 0) lines_.append(data.substr(used));
   }
+  const bool too_big = tx_.bdat_body.too_big();
   if (too_big || store_ec) {
     reply(too_big ? smtp::replies::message_too_big() : smtp::replies::insufficient_storage());
     reset_transaction();
     co_return;
   }
   if (!last) co_return reply(smtp::replies::bdat_received(size));
-  // A CR as the very last octet of the message has no LF after it: a bare CR too.
-  if (!binary && tx_.bdat_bare_newline_state) tx_.bdat_bare_newline = true;
-  if (tx_.bdat_bare_newline) {
+  tx_.bdat_body.finish();
+  if (tx_.bdat_body.bare_newline()) {
     reply(smtp::replies::bare_newline());
   } else {
     co_await commit_message(std::move(msg));

@@ -53,4 +53,22 @@ Outcome<BdatArgs> parse_bdat_args(std::string_view args) {
   return Outcome<BdatArgs>::success(result);
 }
 
+bool BdatBody::add(std::string_view piece) {
+  if (!binary_) {
+    for (char c : piece) {
+      if ((pending_cr_ && c != '\n') || (c == '\n' && !pending_cr_)) bare_newline_ = true;
+      pending_cr_ = c == '\r';
+    }
+  }
+  // Saturating: a lying client cannot wrap the count back under the limit.
+  constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
+  size_ = piece.size() > kMax - size_ ? kMax : size_ + piece.size();
+  return !too_big();
+}
+
+void BdatBody::finish() {
+  if (pending_cr_) bare_newline_ = true;
+  pending_cr_ = false;
+}
+
 }  // namespace mailroom::smtp

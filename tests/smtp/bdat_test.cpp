@@ -44,3 +44,40 @@ TEST(DecimalU64, Bounds) {
   EXPECT_FALSE(parse_decimal_u64("18446744073709551616"));
   EXPECT_FALSE(parse_decimal_u64("184467440737095516150"));
 }
+
+namespace {
+// Feeds `chunks` to a fresh body and finishes it.
+BdatBody fed(std::initializer_list<std::string_view> chunks, bool binary = false,
+             std::uint64_t max = 1000) {
+  BdatBody b(max, binary);
+  for (auto c : chunks) b.add(c);
+  b.finish();
+  return b;
+}
+}  // namespace
+
+TEST(BdatBody, CleanMessageInAnyPieces) {
+  EXPECT_FALSE(fed({"Subject: a\r\n\r\nx\r\n"}).bare_newline());
+  EXPECT_FALSE(fed({"Subject: a\r", "\n\r\nx\r", "\n"}).bare_newline());
+  EXPECT_EQ(fed({"ab", "", "cd"}).size(), 4u);
+}
+
+TEST(BdatBody, BareNewlinesWhereverTheyFall) {
+  EXPECT_TRUE(fed({"a\nb\r\n"}).bare_newline());
+  EXPECT_TRUE(fed({"a\rb\r\n"}).bare_newline());
+  EXPECT_TRUE(fed({"a\r", "b\r\n"}).bare_newline());    // CR ends one chunk, no LF starts the next
+  EXPECT_TRUE(fed({"a\r\n", "\n"}).bare_newline());     // LF alone at a chunk start
+  EXPECT_TRUE(fed({"body\r\n.\r"}).bare_newline());     // CR as the message's last octet
+  EXPECT_TRUE(fed({"body\r\n", "\r"}).bare_newline());  // ... in a chunk of its own
+  EXPECT_FALSE(fed({"a\nb\rc\r"}, /*binary=*/true).bare_newline());  // BINARYMIME is opaque
+}
+
+TEST(BdatBody, SizeLimit) {
+  BdatBody b(10, false);
+  EXPECT_TRUE(b.add("0123456789"));
+  EXPECT_FALSE(b.too_big());
+  EXPECT_FALSE(b.add("x"));
+  EXPECT_TRUE(b.too_big());
+  EXPECT_FALSE(b.add(""));  // stays too big: nothing more is stored
+  EXPECT_EQ(b.size(), 11u);
+}
