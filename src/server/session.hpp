@@ -89,6 +89,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> commit_message(std::unique_ptr<queue::IncomingMessage> msg);
   std::unique_ptr<queue::IncomingMessage> begin_message(std::error_code& ec);
   std::string received_header(const std::string& message_id) const;
+  bool data_rate_too_low(Clock::time_point started, std::uint64_t bytes) const;
 
   // --- AUTH (session_auth.cpp) ---
   asio::awaitable<void> on_auth(const smtp::Command& cmd);

@@ -31,6 +31,16 @@ const char* body_type_name(smtp::BodyType t) {
 
 }  // namespace
 
+// Slow-drip defence (limits.min_data_rate_bytes_per_s): a client that keeps a DATA phase or a
+// BDAT chunk alive with a trickle of bytes, never idle long enough for data_timeout_s. Judged
+// only after 10 s, so a short stall at the start is no reason to cut a message.
+bool Session::data_rate_too_low(Clock::time_point started, std::uint64_t bytes) const {
+  const auto rate = rt_.cfg.limits.min_data_rate_bytes_per_s;
+  if (rate == 0) return false;
+  const auto elapsed = std::chrono::duration_cast<seconds>(Clock::now() - started).count();
+  return elapsed >= 10 && bytes < static_cast<std::uint64_t>(elapsed) * rate;
+}
+
 std::string Session::received_header(const std::string& message_id) const {
   // RFC 5321 4.4 trace field; "with" per RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA, UTF8SMTP...).
   std::string with = tx_.mail.smtputf8 ? "UTF8SMTP" : (esmtp_ ? "ESMTP" : "SMTP");
@@ -124,10 +134,7 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
       co_return;
     }
     consume(data);
-    // Slow-drip defence: a client that keeps the connection alive with a trickle of bytes.
-    auto elapsed = std::chrono::duration_cast<seconds>(Clock::now() - started).count();
-    if (limits.min_data_rate_bytes_per_s > 0 && elapsed >= 10 && !reader.done() &&
-        reader.size() < static_cast<std::uint64_t>(elapsed) * limits.min_data_rate_bytes_per_s) {
+    if (!reader.done() && data_rate_too_low(started, reader.size())) {
       co_await reply_now(smtp::replies::timeout(rt_.cfg.server.hostname));
       close("data rate too low");
       co_return;
@@ -199,6 +206,7 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
     if (tx_.bdat_body.add(part) && !store_ec) store_ec = msg->append(part);
   };
   std::uint64_t remaining = size;
+  const auto started = Clock::now();
   {
     std::string buffered = lines_.take_buffered();
     auto take = std::min<std::uint64_t>(remaining, buffered.size());
@@ -219,6 +227,11 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
     accept(data.substr(0, used));
     remaining -= used;
     if (remaining == 0) lines_.append(data.substr(used));
+    if (remaining > 0 && data_rate_too_low(started, size - remaining)) {
+      co_await reply_now(smtp::replies::timeout(rt_.cfg.server.hostname));
+      close("data rate too low");
+      co_return;
+    }
   }
   const bool too_big = tx_.bdat_body.too_big();
   if (too_big || store_ec) {

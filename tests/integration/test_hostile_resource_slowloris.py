@@ -5,8 +5,8 @@ Rules (src/server/session.cpp, session_data.cpp; RFC 5321 4.5.3.2):
     then close — whether the client is silent or in the middle of a line;
   * limits.session_timeout_s bounds the whole session however busy the client keeps it;
   * limits.data_timeout_s bounds each wait for message data (DATA or BDAT);
-  * limits.min_data_rate_bytes_per_s: a DATA phase averaging less (checked once at least 10 s
-    have passed) is ended with 421 4.4.2;
+  * limits.min_data_rate_bytes_per_s: a DATA phase or BDAT chunk averaging less (checked once at
+    least 10 s have passed) is ended with 421 4.4.2;
   * a client that stops reading our replies is closed at the deadline without a reply.
 Nothing of an unfinished message is stored. Timeouts are small here; the assertions check what
 happens and in what order, never how fast.
@@ -129,7 +129,8 @@ def test_client_that_stops_reading_is_closed(srv):
     connect(srv).expect("NOOP", 250)
 
 
-def test_slow_drip_in_data_is_cut_by_min_rate(mailroom):
+@pytest.mark.parametrize("command", ["DATA", "BDAT 100000 LAST"], ids=["data", "bdat"])
+def test_slow_drip_in_data_is_cut_by_min_rate(mailroom, command):
     srv = make_server(mailroom, [listener()],
                       limits={"min_data_rate_bytes_per_s": 1000, "data_timeout_s": 3,
                               "idle_timeout_s": 3, "session_timeout_s": 120})
@@ -137,7 +138,10 @@ def test_slow_drip_in_data_is_cut_by_min_rate(mailroom):
     c = connect(srv)
     c.expect("MAIL FROM:<slow@client.example.org>", 250)
     c.expect(f"RCPT TO:<{USER}>", 250)
-    c.expect("DATA", 354)
+    if command == "DATA":
+        c.expect("DATA", 354)
+    else:
+        c.send(command + "\r\n")  # no reply until the chunk is complete (RFC 3030)
     started = time.monotonic()
     c.sock.settimeout(1)
     got = b""
