@@ -2,13 +2,15 @@
 """bench/profile_server.py: where mailroom spends a benchmark scenario (the evidence for ANALYSIS.md).
 
 Starts a mailroom instance exactly as `make bench` does (bench/mailroom_instance.py), warms it
-up, then drives one scenario of bench/scenarios.py (measure.run_throughput) four times:
+up, then drives one scenario of bench/scenarios.py (measure.run_throughput) five times:
   1. plain, for the msg/s the others are compared with;
   2. under `perf stat` on syscall tracepoints (cheap): syscalls per message, and fsyncs of the
      queue's messages/ directory alone, i.e. how many messages share one group commit;
   3. under `perf record` (sampled DWARF call stacks of every mailroom thread): top symbols,
      inclusive time, and CPU per thread;
-  4. under `strace -f -y -e fsync,fdatasync` (each sync with the path of its descriptor), which
+  4. under `perf trace -s` of the SMTP I/O thread alone: its idle time (epoll_wait) and time in
+     each syscall (a blocking write on that thread stalls every session);
+  5. under `strace -f -y -e fsync,fdatasync` (each sync with the path of its descriptor), which
      splits the syncs into queue files, queue directory, Maildir files and Maildir new/ folders.
 strace slows the server a lot: its msg/s is not a figure, only its counts per message are.
 Around the plain run it also reads /sys/block/DEV/stat of the disk holding bench/work/ (write
@@ -135,6 +137,24 @@ def syscall_counts(server, scenario, messages, out_dir):
     return result, named, group_commits
 
 
+def io_thread_trace(server, scenario, messages, out_dir):
+    """`perf trace -s` on the SMTP I/O thread alone (the main thread: tid == pid): how long it
+    waits in epoll_wait (idle) and how long it spends in each syscall, e.g. blocked in write()."""
+    out = os.path.join(out_dir, "io-thread-syscalls.txt")
+    tracer = _attach(["perf", "trace", "-s", "-o", out, "-t", str(server.root_pid())])
+    try:
+        result = _run(server, scenario, messages)
+    finally:
+        _detach(tracer)
+    rows = []
+    with open(out) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 7 and parts[1].isdigit() and parts[0].isidentifier():
+                rows.append((parts[0], int(parts[1]), float(parts[3]), float(parts[6])))
+    return result, rows
+
+
 def strace_syncs(server, scenario, messages, out_dir):
     """Every fsync/fdatasync with the path of its descriptor (strace -y: slows the server)."""
     syncs = os.path.join(out_dir, "strace-syncs.txt")
@@ -233,6 +253,12 @@ def main(argv):
                          f"commit ({group_commits} fsyncs of queue/messages/)")
         lines.append(_describe("under perf record", perf_profile(server, scenario, messages,
                                                                 out_dir)))
+        io_result, io_rows = io_thread_trace(server, scenario, messages, out_dir)
+        lines.append(_describe("under perf trace of the I/O thread", io_result))
+        lines.append(f"  I/O thread over {io_result.deliver_s:.2f} s "
+                     "(epoll_wait = idle; the rest of the time it was on CPU or runnable):")
+        lines += [f"  {name:14s} {calls:7d} calls {total_ms:9.1f} ms total  max {max_ms:7.1f} ms"
+                  for name, calls, total_ms, max_ms in sorted(io_rows, key=lambda r: -r[2])[:6]]
         traced = strace_syncs(server, scenario, max(messages // 4, 50), out_dir)
         kinds = classify_syncs(os.path.join(out_dir, "strace-syncs.txt"), server.data_dir)
         lines.append(_describe("under strace -y (slowed)", traced))
