@@ -92,6 +92,7 @@ void Session::close(const std::string& why) {
 
 void Session::reply(const smtp::Reply& r) {
   out_ += r.wire();
+  unflushed_replies_++;
   if (r.code >= 400 && r.code != 421) errors_++;
   if (r.code >= 400) {
     spdlog::info("session={} client={} event=reply code={} text=\"{}\"", id_, client_ip_, r.code,
@@ -103,6 +104,7 @@ asio::awaitable<bool> Session::flush() {
   if (out_.empty() || closing_) co_return !closing_;
   std::string data;
   data.swap(out_);
+  unflushed_replies_ = 0;
   writing_ = true;
   auto ec = co_await transport_.write_all(data);
   writing_ = false;
@@ -213,7 +215,11 @@ asio::awaitable<void> Session::serve_commands() {
       close("too many errors");
       break;
     }
-    if (out_.size() > kFlushThresholdBytes && !co_await flush()) break;
+    // Answers to a pipelined burst are held back at most this long (RFC 2920 lets us group
+    // them); writing them blocks until the client reads, so a burst cannot pile up replies.
+    const bool backlog =
+        out_.size() > kFlushThresholdBytes || unflushed_replies_ >= limits.max_pipelined_commands;
+    if (backlog && !co_await flush()) break;
   }
 }
 

@@ -113,6 +113,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool esmtp_ = false;
   std::string auth_user_;
   std::uint32_t errors_ = 0;
+  std::uint32_t unflushed_replies_ = 0;  // replies in out_: capped by max_pipelined_commands
   std::uint32_t auth_failures_ = 0;
   bool closing_ = false;
   bool closing_requested_ = false;  // QUIT: flush the 221, then close
