@@ -21,6 +21,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -79,6 +80,12 @@ def test_drops_to_the_configured_user_after_binding(traversable_tmp):
     srv.add_user(USER, "pw")
     srv.start()
     try:
+        # start() returns once the port accepts connections: the kernel does that from listen(),
+        # before the drop. "event=started" is logged after it (and after the queue is up).
+        deadline = time.monotonic() + 30
+        while "event=started" not in srv.log_text():
+            assert time.monotonic() < deadline, srv.log_text()[-2000:]
+            time.sleep(0.05)
         ids = status_ids(srv.proc.pid)
         assert ids["Uid"] == [pw.pw_uid] * 4, ids
         assert ids["Gid"] == [pw.pw_gid] * 4, ids
