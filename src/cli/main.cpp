@@ -1,5 +1,6 @@
 // mailroom: one binary, one subcommand per job (serve, check-config, user, alias, domain, queue).
 #include <cstdio>
+#include <string>
 
 #include "cli/commands.hpp"
 
@@ -7,6 +8,10 @@ int main(int argc, char** argv) {
   CLI::App app{"mailroom: mail transfer agent and SMTP diagnostic toolkit"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "mailroom 0.1.0");
+  // One line per usage error, like every other error the tools print (no "Run with --help" tail).
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "mailroom: " + std::string(e.what()) + "\n";
+  });
   mailroom::cli::add_server_commands(app);
   mailroom::cli::add_directory_commands(app);
   mailroom::cli::add_queue_commands(app);
