@@ -87,9 +87,11 @@ asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMes
   if (ec) {
     spdlog::error("session={} client={} msgid={} event=commit_failed error=\"{}\"", id_,
                   client_ip_, id, ec.message());
-    reply(ec == std::errc::no_space_on_device || ec == std::errc::file_too_large
-              ? smtp::replies::insufficient_storage()
-              : smtp::replies::local_error());
+    // Any storage failure (ENOSPC, EDQUOT, EFBIG, EIO...) is "452 4.3.1": the client should try
+    // again later and the message was not taken. Only a commit cancelled because the server is
+    // stopping is a plain local error.
+    reply(ec == std::errc::operation_canceled ? smtp::replies::local_error()
+                                              : smtp::replies::insufficient_storage());
     co_return;
   }
   messages_++;
