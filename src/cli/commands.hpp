@@ -8,7 +8,7 @@
 namespace mailroom::cli {
 
 void add_server_commands(CLI::App& app);     // serve, check-config           (server_commands.cpp)
-void add_directory_commands(CLI::App& app);  // user, alias, domain           (directory_commands.cpp)
-void add_queue_commands(CLI::App& app);      // queue list|show|flush|delete|bounce (queue_commands.cpp)
+void add_directory_commands(CLI::App& app);  // user, alias, domain (directory_commands.cpp)
+void add_queue_commands(CLI::App& app);  // queue list|show|flush|delete|bounce (queue_commands.cpp)
 
 }  // namespace mailroom::cli

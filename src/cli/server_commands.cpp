@@ -26,7 +26,8 @@ void add_server_commands(CLI::App& app) {
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 
-  auto* check = app.add_subcommand("check-config", "Validate a config file and print the effective configuration");
+  auto* check = app.add_subcommand("check-config",
+                                   "Validate a config file and print the effective configuration");
   static std::string check_path;
   check->add_option("file", check_path, "TOML config file")->required();
   check->callback([] {

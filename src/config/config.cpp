@@ -1,14 +1,13 @@
 // Loading and validating the TOML configuration; see config.hpp for the contract.
 #include "config/config.hpp"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <toml++/toml.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "util/cidr.hpp"
 
@@ -116,7 +115,8 @@ void check_address(const std::string& key, const std::string& address) {
 
 void check_ranges(const std::string& key, const std::vector<std::string>& ranges) {
   for (auto& r : ranges) {
-    if (!util::Cidr::parse(r)) throw ConfigError(fmt::format("{}: invalid address range \"{}\"", key, r));
+    if (!util::Cidr::parse(r))
+      throw ConfigError(fmt::format("{}: invalid address range \"{}\"", key, r));
   }
 }
 
@@ -135,14 +135,16 @@ ListenerConfig read_listener(const toml::table& t, const std::string& path) {
   r.read("name", l.name);
   r.read("address", l.address);
   r.read("remote_ranges", l.remote_ranges);
-  r.read_enum("tls", l.tls,
-              {{"none", TlsMode::None}, {"starttls", TlsMode::StartTls},
-               {"implicit", TlsMode::Implicit}});
+  r.read_enum(
+      "tls", l.tls,
+      {{"none", TlsMode::None}, {"starttls", TlsMode::StartTls}, {"implicit", TlsMode::Implicit}});
   r.read_enum("auth", l.auth,
-              {{"none", AuthMode::None}, {"optional", AuthMode::Optional},
+              {{"none", AuthMode::None},
+               {"optional", AuthMode::Optional},
                {"required", AuthMode::Required}});
   r.read_enum("relay", l.relay,
-              {{"none", RelayMode::None}, {"authenticated", RelayMode::Authenticated},
+              {{"none", RelayMode::None},
+               {"authenticated", RelayMode::Authenticated},
                {"ranges", RelayMode::Ranges}});
   r.read("relay_ranges", l.relay_ranges);
   r.read("allow_plaintext_auth", l.allow_plaintext_auth);
@@ -167,25 +169,34 @@ ListenerConfig read_listener(const toml::table& t, const std::string& path) {
 
 const char* to_string(TlsMode m) {
   switch (m) {
-    case TlsMode::None: return "none";
-    case TlsMode::StartTls: return "starttls";
-    case TlsMode::Implicit: return "implicit";
+    case TlsMode::None:
+      return "none";
+    case TlsMode::StartTls:
+      return "starttls";
+    case TlsMode::Implicit:
+      return "implicit";
   }
   return "?";
 }
 const char* to_string(AuthMode m) {
   switch (m) {
-    case AuthMode::None: return "none";
-    case AuthMode::Optional: return "optional";
-    case AuthMode::Required: return "required";
+    case AuthMode::None:
+      return "none";
+    case AuthMode::Optional:
+      return "optional";
+    case AuthMode::Required:
+      return "required";
   }
   return "?";
 }
 const char* to_string(RelayMode m) {
   switch (m) {
-    case RelayMode::None: return "none";
-    case RelayMode::Authenticated: return "authenticated";
-    case RelayMode::Ranges: return "ranges";
+    case RelayMode::None:
+      return "none";
+    case RelayMode::Authenticated:
+      return "authenticated";
+    case RelayMode::Ranges:
+      return "ranges";
   }
   return "?";
 }
@@ -226,15 +237,16 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& e) {
     auto& where = e.source().begin;
-    throw ConfigError(fmt::format("{}:{}:{}: {}", source_name, where.line, where.column,
-                                  e.description()));
+    throw ConfigError(
+        fmt::format("{}:{}:{}: {}", source_name, where.line, where.column, e.description()));
   }
   Config c = default_config();
   // Known top-level tables.
-  static const std::set<std::string> known = {"server", "listener", "limits", "tls",
-                                               "queue",  "directory", "dns"};
+  static const std::set<std::string> known = {"server", "listener",  "limits", "tls",
+                                              "queue",  "directory", "dns"};
   for (auto& [k, v] : root) {
-    if (!known.count(std::string(k.str()))) throw ConfigError(fmt::format("{}: unknown key", k.str()));
+    if (!known.count(std::string(k.str())))
+      throw ConfigError(fmt::format("{}: unknown key", k.str()));
   }
   auto table = [&](const char* name) -> const toml::table* {
     const toml::node* n = root.get(name);
@@ -420,8 +432,8 @@ std::string render_config(const Config& c) {
   o += fmt::format("client_rate_window_s = {}\n", m.client_rate_window_s);
   o += fmt::format("max_pipelined_commands = {}\n", m.max_pipelined_commands);
   o += "\n[tls]\n";
-  o += fmt::format("cert_file = {}\nkey_file = {}\n", quote(c.tls.cert_file),
-                   quote(c.tls.key_file));
+  o +=
+      fmt::format("cert_file = {}\nkey_file = {}\n", quote(c.tls.cert_file), quote(c.tls.key_file));
   o += "\n[queue]\n";
   o += fmt::format("min_backoff_s = {}\nmax_backoff_s = {}\nmax_lifetime_s = {}\n",
                    c.queue.min_backoff_s, c.queue.max_backoff_s, c.queue.max_lifetime_s);
@@ -435,8 +447,7 @@ std::string render_config(const Config& c) {
   o += fmt::format("max_alias_depth = {}\nmax_alias_fanout = {}\n", c.directory.max_alias_depth,
                    c.directory.max_alias_fanout);
   o += "\n[dns]\n";
-  o += fmt::format("servers = {}\ntimeout_ms = {}\n", quote_list(c.dns.servers),
-                   c.dns.timeout_ms);
+  o += fmt::format("servers = {}\ntimeout_ms = {}\n", quote_list(c.dns.servers), c.dns.timeout_ms);
   return o;
 }
 

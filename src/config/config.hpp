@@ -42,7 +42,7 @@ struct ListenerConfig {
   bool allow_plaintext_auth = false;
   std::uint64_t max_message_size = 37748736;  // the seeds' SIZE
   std::uint32_t max_recipients = 200;
-  std::uint32_t max_connections = 1000;        // concurrent sessions on this listener
+  std::uint32_t max_connections = 1000;  // concurrent sessions on this listener
   std::uint32_t max_connections_per_client = 50;
   // New sessions one client address may open per limits.client_rate_window_s; beyond it the
   // session gets a 421 greeting. 0 = off (Postfix smtpd_client_connection_rate_limit).
@@ -51,26 +51,26 @@ struct ListenerConfig {
 
 // Limits shared by all listeners; names and defaults follow Postfix's smtpd_* parameters.
 struct LimitsConfig {
-  std::uint32_t hard_error_limit = 20;   // smtpd_hard_error_limit: then 421 and close
-  std::uint32_t soft_error_limit = 10;   // smtpd_soft_error_limit: then error_delay_ms per reply
-  std::uint32_t error_delay_ms = 1000;   // smtpd_error_sleep_time
-  std::uint32_t max_command_line_bytes = 2048;   // RFC 5321 4.5.3.1.4 minimum is 512
+  std::uint32_t hard_error_limit = 20;  // smtpd_hard_error_limit: then 421 and close
+  std::uint32_t soft_error_limit = 10;  // smtpd_soft_error_limit: then error_delay_ms per reply
+  std::uint32_t error_delay_ms = 1000;  // smtpd_error_sleep_time
+  std::uint32_t max_command_line_bytes = 2048;  // RFC 5321 4.5.3.1.4 minimum is 512
   // RFC 5321 4.5.3.1.6 sets 1000 (incl. CRLF) for senders but asks receivers to be lenient;
   // Postfix's line_length_limit is 2048. Longer lines reject the message with 500 5.5.2.
   std::uint32_t max_text_line_bytes = 2048;
-  std::uint32_t idle_timeout_s = 300;            // smtpd_timeout; RFC 5321 4.5.3.2.7 asks >= 5 min
-  std::uint32_t session_timeout_s = 3600;        // total session time
-  std::uint32_t data_timeout_s = 600;            // RFC 5321 4.5.3.2.6: 10 minutes per data block
-  std::uint32_t min_data_rate_bytes_per_s = 0;   // 0 = off; slow-drip defence during DATA
-  std::uint32_t max_connections = 10000;         // global; beyond it: 421 greeting then close
-  std::uint32_t auth_failure_limit = 3;          // per session, then 421
-  std::uint32_t auth_failure_delay_ms = 1000;    // delay before each 535
+  std::uint32_t idle_timeout_s = 300;           // smtpd_timeout; RFC 5321 4.5.3.2.7 asks >= 5 min
+  std::uint32_t session_timeout_s = 3600;       // total session time
+  std::uint32_t data_timeout_s = 600;           // RFC 5321 4.5.3.2.6: 10 minutes per data block
+  std::uint32_t min_data_rate_bytes_per_s = 0;  // 0 = off; slow-drip defence during DATA
+  std::uint32_t max_connections = 10000;        // global; beyond it: 421 greeting then close
+  std::uint32_t auth_failure_limit = 3;         // per session, then 421
+  std::uint32_t auth_failure_delay_ms = 1000;   // delay before each 535
   // Per client address, across sessions: after this many failures within auth_client_window_s
   // every AUTH from that address gets 421 until the window ends (a reconnect is no fresh start).
   std::uint32_t auth_client_failure_limit = 10;
   std::uint32_t auth_client_window_s = 900;
-  std::uint32_t client_rate_window_s = 60;       // anvil_rate_time_unit, for connection rates
-  std::uint32_t max_pipelined_commands = 1000;   // unanswered commands buffered per session
+  std::uint32_t client_rate_window_s = 60;      // anvil_rate_time_unit, for connection rates
+  std::uint32_t max_pipelined_commands = 1000;  // unanswered commands buffered per session
 };
 
 struct TlsConfig {
@@ -79,11 +79,11 @@ struct TlsConfig {
 };
 
 struct QueueConfig {
-  std::uint32_t min_backoff_s = 300;      // minimal_backoff_time
-  std::uint32_t max_backoff_s = 4000;     // maximal_backoff_time
+  std::uint32_t min_backoff_s = 300;         // minimal_backoff_time
+  std::uint32_t max_backoff_s = 4000;        // maximal_backoff_time
   std::uint32_t max_lifetime_s = 5 * 86400;  // maximal_queue_lifetime
   std::uint32_t delivery_workers = 4;
-  std::uint32_t scan_interval_s = 1;      // how often deferred recipients are looked at
+  std::uint32_t scan_interval_s = 1;  // how often deferred recipients are looked at
 };
 
 struct DirectoryConfig {
@@ -101,11 +101,11 @@ struct DnsConfig {
 };
 
 struct ServerConfig {
-  std::string hostname;                      // FQDN: banner, EHLO, Received:, message ids
+  std::string hostname;  // FQDN: banner, EHLO, Received:, message ids
   std::string data_dir = "./mailroom-data";
   std::string banner = "mailroom ESMTP MAIL Service";
   std::vector<std::string> local_domains = {"example.test"};
-  std::string user;                          // drop privileges to this user when started as root
+  std::string user;  // drop privileges to this user when started as root
   std::string log_level = "info";
 };
 

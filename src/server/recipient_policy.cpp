@@ -10,8 +10,10 @@ RecipientPolicy::RecipientPolicy(const config::ListenerConfig& listener,
 
 bool RecipientPolicy::may_relay(const ClientIdentity& client) const {
   switch (listener_.relay) {
-    case config::RelayMode::None: return false;
-    case config::RelayMode::Authenticated: return client.authenticated;
+    case config::RelayMode::None:
+      return false;
+    case config::RelayMode::Authenticated:
+      return client.authenticated;
     case config::RelayMode::Ranges:
       return client.authenticated || util::any_contains(relay_ranges_, client.ip);
   }

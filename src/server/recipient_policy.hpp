@@ -25,13 +25,13 @@ struct ClientIdentity {
 
 struct RecipientDecision {
   bool accepted = false;
-  smtp::Reply reply;        // 250 2.1.5 Recipient OK, or the precise refusal
+  smtp::Reply reply;  // 250 2.1.5 Recipient OK, or the precise refusal
   // The recipient as the envelope records it: the address given, except that a bare
   // <Postmaster> is qualified with the first local domain (as Postfix appends @$myorigin), so
   // every accepted recipient names its domain.
   std::string address;
-  bool relayed = false;     // accepted for a non-local domain
-  std::string log_reason;   // for the session log
+  bool relayed = false;    // accepted for a non-local domain
+  std::string log_reason;  // for the session log
 };
 
 class RecipientPolicy {

@@ -2,11 +2,10 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <list>
@@ -28,7 +27,8 @@ void prepare_data_dir(const config::Config& cfg) {
 void drop_privileges(const config::Config& cfg) {
   if (::geteuid() != 0 || cfg.server.user.empty()) return;
   struct passwd* pw = ::getpwnam(cfg.server.user.c_str());
-  if (!pw) throw std::runtime_error(fmt::format("server.user: no such user \"{}\"", cfg.server.user));
+  if (!pw)
+    throw std::runtime_error(fmt::format("server.user: no such user \"{}\"", cfg.server.user));
   std::error_code ec;
   for (auto& entry : std::filesystem::recursive_directory_iterator(cfg.server.data_dir, ec)) {
     (void)::lchown(entry.path().c_str(), pw->pw_uid, pw->pw_gid);
@@ -85,10 +85,9 @@ int run_server(const config::Config& cfg) {
     std::list<ListenerRuntime> runtimes;
     auto acceptor = acceptors.begin();
     for (auto& l : cfg.listeners) {
-      auto& rt = runtimes.emplace_back(ListenerRuntime{cfg, l, directory, queue->queue(), tls.get(),
-                                                       blocking_pool, counts, ledger,
-                                                       RecipientPolicy(l, *directory),
-                                                       util::parse_ranges(l.remote_ranges)});
+      auto& rt = runtimes.emplace_back(ListenerRuntime{
+          cfg, l, directory, queue->queue(), tls.get(), blocking_pool, counts, ledger,
+          RecipientPolicy(l, *directory), util::parse_ranges(l.remote_ranges)});
       asio::co_spawn(io, accept_loop(*acceptor, rt), asio::detached);
       spdlog::info("event=listening listener={} address={} tls={} auth={} relay={}", l.name,
                    l.address, config::to_string(l.tls), config::to_string(l.auth),
@@ -102,8 +101,7 @@ int run_server(const config::Config& cfg) {
       for (auto& a : acceptors) a.close();
       io.stop();
     });
-    spdlog::info("event=started hostname={} data_dir={}", cfg.server.hostname,
-                 cfg.server.data_dir);
+    spdlog::info("event=started hostname={} data_dir={}", cfg.server.hostname, cfg.server.data_dir);
     io.run();
     blocking_pool.join();
     queue->stop();

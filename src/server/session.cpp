@@ -56,7 +56,8 @@ Session::~Session() {
 void start_session(asio::ip::tcp::socket socket, ListenerRuntime& rt) {
   auto ex = socket.get_executor();
   auto session = std::make_shared<Session>(std::move(socket), rt, next_session_id());
-  asio::co_spawn(ex, [session]() { return session->run(); }, asio::detached);
+  asio::co_spawn(
+      ex, [session]() { return session->run(); }, asio::detached);
 }
 
 void Session::set_deadline(seconds timeout) {
@@ -227,21 +228,51 @@ asio::awaitable<void> Session::dispatch(const smtp::Command& cmd) {
   using smtp::Verb;
   const auto errors_before = errors_;
   switch (cmd.verb) {
-    case Verb::Helo: on_helo(cmd, false); break;
-    case Verb::Ehlo: on_helo(cmd, true); break;
-    case Verb::Mail: on_mail(cmd); break;
-    case Verb::Rcpt: on_rcpt(cmd); break;
-    case Verb::Data: co_await on_data(cmd); break;
-    case Verb::Bdat: co_await on_bdat(cmd); break;
-    case Verb::Rset: on_rset(cmd); break;
-    case Verb::Noop: reply(smtp::replies::ok()); break;
-    case Verb::Quit: on_quit(cmd); break;
-    case Verb::Vrfy: on_vrfy(cmd); break;
-    case Verb::Expn: reply(smtp::replies::expn_disabled()); break;
-    case Verb::Help: reply(smtp::replies::help()); break;
-    case Verb::Auth: co_await on_auth(cmd); break;
-    case Verb::StartTls: co_await on_starttls(cmd); break;
-    case Verb::Unknown: reply(smtp::replies::unrecognized_command()); break;
+    case Verb::Helo:
+      on_helo(cmd, false);
+      break;
+    case Verb::Ehlo:
+      on_helo(cmd, true);
+      break;
+    case Verb::Mail:
+      on_mail(cmd);
+      break;
+    case Verb::Rcpt:
+      on_rcpt(cmd);
+      break;
+    case Verb::Data:
+      co_await on_data(cmd);
+      break;
+    case Verb::Bdat:
+      co_await on_bdat(cmd);
+      break;
+    case Verb::Rset:
+      on_rset(cmd);
+      break;
+    case Verb::Noop:
+      reply(smtp::replies::ok());
+      break;
+    case Verb::Quit:
+      on_quit(cmd);
+      break;
+    case Verb::Vrfy:
+      on_vrfy(cmd);
+      break;
+    case Verb::Expn:
+      reply(smtp::replies::expn_disabled());
+      break;
+    case Verb::Help:
+      reply(smtp::replies::help());
+      break;
+    case Verb::Auth:
+      co_await on_auth(cmd);
+      break;
+    case Verb::StartTls:
+      co_await on_starttls(cmd);
+      break;
+    case Verb::Unknown:
+      reply(smtp::replies::unrecognized_command());
+      break;
   }
   if (errors_ > errors_before) co_await error_delay();
 }

@@ -56,10 +56,10 @@ class Session : public std::enable_shared_from_this<Session> {
   using Clock = std::chrono::steady_clock;
 
   // --- I/O (session.cpp) ---
-  asio::awaitable<bool> fill(std::chrono::seconds timeout);  // read more into lines_
+  asio::awaitable<bool> fill(std::chrono::seconds timeout);            // read more into lines_
   asio::awaitable<std::optional<smtp::LineBuffer::Line>> read_line();  // flushes, then reads
   asio::awaitable<bool> flush();
-  void reply(const smtp::Reply& r);       // buffer a reply, count errors
+  void reply(const smtp::Reply& r);                       // buffer a reply, count errors
   asio::awaitable<void> reply_now(const smtp::Reply& r);  // buffer and flush
   asio::awaitable<void> watchdog();
   void set_deadline(std::chrono::seconds timeout);

@@ -57,7 +57,7 @@ bool Session::client_locked_out() const {
 // One client response: the initial response if given, else a prompt and the next line.
 // nullopt means the exchange ended (cancelled, undecodable, connection gone): already replied.
 asio::awaitable<std::optional<std::string>> Session::auth_response(std::optional<std::string> given,
-                                                                  smtp::Reply prompt) {
+                                                                   smtp::Reply prompt) {
   std::string text;
   if (given) {
     text = std::move(*given);

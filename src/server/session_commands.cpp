@@ -82,9 +82,8 @@ void Session::on_rcpt(const smtp::Command& cmd) {
     return reply(smtp::replies::too_many_recipients());
   ClientIdentity who{client_ip_, !auth_user_.empty()};
   auto decision = rt_.policy.check(args.recipient, who);
-  spdlog::info("session={} client={} event=rcpt to=<{}> result={} reason=\"{}\"", id_,
-               client_ip_, smtp::sanitize_text(args.recipient.str()), decision.reply.code,
-               decision.log_reason);
+  spdlog::info("session={} client={} event=rcpt to=<{}> result={} reason=\"{}\"", id_, client_ip_,
+               smtp::sanitize_text(args.recipient.str()), decision.reply.code, decision.log_reason);
   if (!decision.accepted) {
     tx_.refused_recipients++;
     return reply(decision.reply);

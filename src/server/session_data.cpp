@@ -21,10 +21,14 @@ namespace {
 
 const char* body_type_name(smtp::BodyType t) {
   switch (t) {
-    case smtp::BodyType::EightBitMime: return "8BITMIME";
-    case smtp::BodyType::BinaryMime: return "BINARYMIME";
-    case smtp::BodyType::SevenBit: return "7BIT";
-    case smtp::BodyType::Unspecified: return "7BIT";
+    case smtp::BodyType::EightBitMime:
+      return "8BITMIME";
+    case smtp::BodyType::BinaryMime:
+      return "BINARYMIME";
+    case smtp::BodyType::SevenBit:
+      return "7BIT";
+    case smtp::BodyType::Unspecified:
+      return "7BIT";
   }
   return "7BIT";
 }
@@ -48,8 +52,8 @@ std::string Session::received_header(const std::string& message_id) const {
   if (!auth_user_.empty()) with += "A";
   if (with == "SMTPS" || with == "SMTPA" || with == "SMTPSA") with = "E" + with;
   std::string h = fmt::format("Received: from {} ([{}])\r\n\tby {} (mailroom) with {} id {}",
-                              smtp::sanitize_text(helo_, 255), client_ip_,
-                              rt_.cfg.server.hostname, with, message_id);
+                              smtp::sanitize_text(helo_, 255), client_ip_, rt_.cfg.server.hostname,
+                              with, message_id);
   if (transport_.tls_active()) h += fmt::format("\r\n\t(using {})", transport_.tls_description());
   // Naming the recipient is only safe when there is one (RFC 5321 7.6: no BCC disclosure).
   if (tx_.recipients.size() == 1)
@@ -85,8 +89,8 @@ asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMes
   const auto sender = msg->envelope.sender;
   auto [ec] = co_await async_commit(transport_.socket().get_executor(), rt_.queue, std::move(msg));
   if (ec) {
-    spdlog::error("session={} client={} msgid={} event=commit_failed error=\"{}\"", id_,
-                  client_ip_, id, ec.message());
+    spdlog::error("session={} client={} msgid={} event=commit_failed error=\"{}\"", id_, client_ip_,
+                  id, ec.message());
     // Any storage failure (ENOSPC, EDQUOT, EFBIG, EIO...) is "452 4.3.1": the client should try
     // again later and the message was not taken. Only a commit cancelled because the server is
     // stopping is a plain local error.
@@ -189,9 +193,12 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
   }
   const auto [size, last] = *parsed.value;
   std::optional<smtp::Reply> refusal;
-  if (helo_.empty()) refusal = smtp::replies::send_hello_first();
-  else if (!tx_.has_sender) refusal = smtp::replies::need_mail();
-  else if (tx_.recipients.empty()) refusal = smtp::replies::need_rcpt();
+  if (helo_.empty())
+    refusal = smtp::replies::send_hello_first();
+  else if (!tx_.has_sender)
+    refusal = smtp::replies::need_mail();
+  else if (tx_.recipients.empty())
+    refusal = smtp::replies::need_rcpt();
   if (refusal) {
     if (co_await discard_bytes(size)) reply(*refusal);
     co_return;
@@ -200,8 +207,8 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
   if (!tx_.bdat_started) {
     tx_.bdat_started = true;
     tx_.bdat_message = begin_message(store_ec);
-    tx_.bdat_body = smtp::BdatBody(rt_.listener.max_message_size,
-                                   tx_.mail.body == smtp::BodyType::BinaryMime);
+    tx_.bdat_body =
+        smtp::BdatBody(rt_.listener.max_message_size, tx_.mail.body == smtp::BodyType::BinaryMime);
   }
   auto& msg = tx_.bdat_message;
   auto accept = [&](std::string_view part) {

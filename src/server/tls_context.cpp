@@ -1,5 +1,6 @@
 #include "server/tls_context.hpp"
 
+#include <fmt/format.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -9,8 +10,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace mailroom::server {
 namespace {
@@ -34,7 +33,8 @@ void write_pem(const std::string& path, mode_t mode, const std::function<int(FIL
   bool ok = writer(f) == 1;
   ok = std::fflush(f) == 0 && ::fsync(fileno(f)) == 0 && ok;
   std::fclose(f);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) fail(fmt::format("cannot write {}", path));
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0)
+    fail(fmt::format("cannot write {}", path));
 }
 
 }  // namespace

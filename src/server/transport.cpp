@@ -23,8 +23,7 @@ asio::awaitable<std::tuple<std::error_code, std::string_view>> Transport::read_a
     std::error_code ec;
     std::size_t n = socket_.read_some(asio::buffer(scratch), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                                   use_tuple);
+      auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
       if (wait_ec) co_return std::tuple{wait_ec, std::string_view()};
       continue;
     }
@@ -51,7 +50,8 @@ asio::awaitable<std::error_code> Transport::start_tls(asio::ssl::context& ctx) {
 std::string Transport::tls_description() const {
   if (!tls_) return "";
   SSL* ssl = const_cast<asio::ssl::stream<asio::ip::tcp::socket&>&>(*tls_).native_handle();
-  return fmt::format("{} {}", SSL_get_version(ssl), SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
+  return fmt::format("{} {}", SSL_get_version(ssl),
+                     SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
 }
 
 void Transport::close() {

@@ -5,13 +5,14 @@
 // vanishes is an expected event, not an exception.
 #pragma once
 
-#include "util/asio_tuple.hpp"
 #include <asio/ssl.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
+
+#include "util/asio_tuple.hpp"
 
 namespace mailroom::server {
 

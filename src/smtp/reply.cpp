@@ -81,7 +81,8 @@ Reply ok() { return make_reply(250, "2.0.0", "OK"); }
 Reply cannot_vrfy() { return make_reply(252, "2.1.5", "Cannot VRFY user"); }
 Reply expn_disabled() { return make_reply(502, "5.5.1", "EXPN command is disabled"); }
 Reply help() {
-  return Reply{214, "2.0.0",
+  return Reply{214,
+               "2.0.0",
                {"Commands supported:", "HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP",
                 "STARTTLS AUTH", "See RFC 5321"}};
 }

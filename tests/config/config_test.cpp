@@ -52,8 +52,9 @@ TEST(Config, ErrorsNameTheKey) {
     }
     return std::string("no error");
   };
-  EXPECT_EQ(msg("[[listener]]\ntls = \"maybe\"\n"),
-            "listener[0].tls: must be one of \"none\" | \"starttls\" | \"implicit\" (got \"maybe\")");
+  EXPECT_EQ(
+      msg("[[listener]]\ntls = \"maybe\"\n"),
+      "listener[0].tls: must be one of \"none\" | \"starttls\" | \"implicit\" (got \"maybe\")");
   EXPECT_EQ(msg("[server]\nhostnme = \"x\"\n"), "server.hostnme: unknown key");
   EXPECT_EQ(msg("[[listener]]\nmax_recipients = 0\n"),
             "listener[0].max_recipients: must be between 1 and 100000");
