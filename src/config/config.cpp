@@ -231,14 +231,33 @@ Config default_config() {
   return c;
 }
 
+namespace {
+// toml++ quotes the offending character in its messages, raw: a newline there would split our
+// one-line error in two (found by config_fuzz). Control octets are shown escaped instead.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (unsigned char ch : text) {
+    if (ch == '\n')
+      out += "\\n";
+    else if (ch == '\r')
+      out += "\\r";
+    else if (ch < 0x20 || ch == 0x7f)
+      out += fmt::format("\\x{:02x}", ch);
+    else
+      out += static_cast<char>(ch);
+  }
+  return out;
+}
+}  // namespace
+
 Config parse_config(const std::string& toml_text, const std::string& source_name) {
   toml::table root;
   try {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& e) {
     auto& where = e.source().begin;
-    throw ConfigError(
-        fmt::format("{}:{}:{}: {}", source_name, where.line, where.column, e.description()));
+    throw ConfigError(fmt::format("{}:{}:{}: {}", one_line(source_name), where.line, where.column,
+                                  one_line(e.description())));
   }
   Config c = default_config();
   // Known top-level tables.

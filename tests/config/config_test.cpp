@@ -90,3 +90,17 @@ TEST(Config, ClientAbuseLimits) {
   c.server.hostname = "mx.example.test";
   EXPECT_EQ(render_config(parse_config(render_config(c))), render_config(c));
 }
+
+// Regression (config_fuzz): toml++ quotes the offending character raw, so a syntax error at a line
+// end used to put a newline inside our one-line error.
+TEST(Config, SyntaxErrorsStayOnOneLine) {
+  try {
+    parse_config("\"quoted.key\" = [i\nl1mits]\n", "bad.toml");
+    FAIL() << "parsed";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_NE(what.find("bad.toml:1:"), std::string::npos) << what;
+    EXPECT_NE(what.find("\\n"), std::string::npos) << what;
+  }
+}
