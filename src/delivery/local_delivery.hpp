@@ -23,7 +23,9 @@
 // named after its queue id in each target Maildir (maildir.hpp): a kill -9 between the rename
 // into new/ and the queue's record of the delivery leaves exactly that, and the copy counts as
 // delivered instead of being written twice.
-// A queue file whose checksum does not match is reported corrupt and nothing is written.
+// A recovered job's queue file is checked against its checksum first; one that does not match is
+// reported corrupt and nothing is written. (Messages accepted by this process are not re-hashed:
+// their checksum was computed from the very bytes written and fsync'd.)
 #pragma once
 
 #include <memory>

@@ -193,6 +193,27 @@ TEST(DeliverySchedule, CommittedButUndeliveredMessageIsDeliveredAfterRestart) {
   EXPECT_EQ(h.rt->queued_messages(), 0u);
 }
 
+// A recovered queue file is checked against its checksum before anything is written: a damaged
+// body is quarantined in queue/corrupt/, never delivered.
+TEST(DeliverySchedule, RecoveredMessageWithADamagedBodyIsQuarantinedNotDelivered) {
+  Harness h;
+  auto id = h.send("chris@contoso.com", {rcpt("kate@example.test")});
+  h.rt.reset();
+  QueuePaths paths(h.cfg.queue_dir());
+  auto bytes = testing::read_file(paths.message_file(id));
+  auto at = bytes.find("body");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at] = 'B';  // same size, one octet changed: only the checksum can tell
+  std::ofstream(paths.message_file(id), std::ios::binary | std::ios::trunc) << bytes;
+  h.start();
+  ASSERT_EQ(h.rt->queued_messages(), 1u);
+  h.rt->run_deliveries_once();
+  EXPECT_TRUE(h.mailbox("kate").empty());
+  EXPECT_EQ(h.rt->queued_messages(), 0u);
+  EXPECT_TRUE(std::filesystem::exists(h.cfg.queue_dir() + "/corrupt/" + id));
+  EXPECT_FALSE(std::filesystem::exists(paths.message_file(id)));
+}
+
 // kill -9 after the Maildir rename but before the queue removed the message: the restarted queue
 // finds the copy (named after the queue id) and does not deliver it again.
 TEST(DeliverySchedule, RecoveredMessageWhoseCopyIsInTheMaildirIsNotDeliveredTwice) {
