@@ -94,6 +94,72 @@ TEST(Maildir, BareCrAndCrAtChunkBoundaryAreKept) {
   EXPECT_EQ(read_file(files[0]), std::string(65535, 'a') + "\nx\ry\n");
 }
 
+// The reference the span-wise writer must agree with: one octet at a time, CRLF -> LF, and the
+// virtual size counting every output LF not preceded by a CR as two octets.
+std::pair<std::string, std::uint64_t> reference_lf(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '\r' && i + 1 < in.size() && in[i + 1] == '\n') continue;
+    out += in[i];
+  }
+  std::uint64_t virt = out.size();
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (out[i] == '\n' && (i == 0 || out[i - 1] != '\r')) ++virt;
+  return {out, virt};
+}
+
+TEST(Maildir, LineEndsAndSizesMatchAnOctetByOctetReference) {
+  TempDir dir;
+  queue::SyncPool pool(2);
+  std::vector<std::string> bodies = {
+      "",
+      "\r",
+      "\n",
+      "\r\r\n\n\r",
+      "a\nb\r\nc\rd\r\r\ne",
+      std::string(70000, 'x') + "\r\n" + std::string(65534, 'y') + "\r",
+  };
+  std::string mixed;
+  for (int i = 0; i < 200000; ++i) mixed += "ab\r\n\r\n\rx\n."[(i * 7919) % 10];
+  bodies.push_back(mixed);
+  for (std::size_t k = 0; k < bodies.size(); ++k) {
+    const std::string headers = "H: v\r\n";
+    auto source = write_source(dir.path(), bodies[k]);
+    auto maildir = dir.path() + "/m" + std::to_string(k);
+    MaildirBatch batch(pool, "h");
+    batch.stage(maildir, headers, source, 0, bodies[k].size());
+    ASSERT_FALSE(batch.commit()[0]);
+    auto files = list_dir(maildir + "/new");
+    ASSERT_EQ(files.size(), 1u);
+    auto [expected, virt] = reference_lf(headers + bodies[k]);
+    EXPECT_EQ(read_file(files[0]), expected) << "body " << k;
+    auto name = files[0];
+    EXPECT_NE(name.find(",S=" + std::to_string(expected.size()) + ",W=" + std::to_string(virt)),
+              std::string::npos)
+        << "body " << k << ": " << name;
+  }
+}
+
+// Files are opened in tmp/ directly; a Maildir removed (or half removed) between deliveries is
+// created again, not a delivery error.
+TEST(Maildir, RemovedMaildirOrNewFolderIsCreatedAgain) {
+  TempDir dir;
+  queue::SyncPool pool(2);
+  auto source = write_source(dir.path(), "x\r\n");
+  auto maildir = dir.path() + "/example.test/kate";
+  for (int round = 0; round < 3; ++round) {
+    if (round == 1) std::filesystem::remove_all(dir.path() + "/example.test");
+    if (round == 2) std::filesystem::remove_all(maildir + "/new");
+    MaildirBatch batch(pool, "h");
+    batch.stage(maildir, "", source, 0, 3);
+    auto results = batch.commit();
+    ASSERT_FALSE(results[0]) << "round " << round << ": " << results[0].message();
+    EXPECT_EQ(list_dir(maildir + "/new").size(), 1u) << round;  // rounds 1 and 2 removed the earlier copy
+    EXPECT_TRUE(std::filesystem::is_directory(maildir + "/cur"));
+    EXPECT_TRUE(list_dir(maildir + "/tmp").empty());
+  }
+}
+
 TEST(Maildir, ManyEntriesToSeveralMailboxesInOneBatch) {
   TempDir dir;
   queue::SyncPool pool(8);
