@@ -6,9 +6,12 @@
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t by value: no allocation per message
+#include <xxhash.h>
 
 #include <algorithm>
 #include <charconv>
+#include <new>
 
 #include "queue/message_id.hpp"
 
@@ -102,20 +105,35 @@ std::string QueuePaths::message_file(std::string_view id) const {
   return messages_dir() + "/" + std::string(id);
 }
 
-QueueFileHasher::QueueFileHasher() {
+QueueFileHasher::QueueFileHasher(QueueFileFormat format) : format_(format) {
   static_assert(sizeof(state_) >= sizeof(crypto_generichash_state));
-  crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_), nullptr, 0, 16);
+  static_assert(sizeof(state_) >= sizeof(XXH3_state_t) && alignof(XXH3_state_t) <= 64);
+  if (format_ == QueueFileFormat::V1)
+    crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_), nullptr, 0, 16);
+  else
+    XXH3_128bits_reset(new (state_) XXH3_state_t);
 }
 
 void QueueFileHasher::update(std::string_view bytes) {
-  crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_),
-                            reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  if (format_ == QueueFileFormat::V1)
+    crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_),
+                              reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  else
+    XXH3_128bits_update(reinterpret_cast<XXH3_state_t*>(state_), bytes.data(), bytes.size());
 }
 
 std::string QueueFileHasher::finish_hex() {
   unsigned char digest[16];
-  crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(state_), digest,
-                           sizeof digest);
+  if (format_ == QueueFileFormat::V1) {
+    crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(state_), digest,
+                             sizeof digest);
+  } else {
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical,
+                             XXH3_128bits_digest(reinterpret_cast<XXH3_state_t*>(state_)));
+    static_assert(sizeof canonical.digest == sizeof digest);
+    std::copy(std::begin(canonical.digest), std::end(canonical.digest), digest);
+  }
   char hex[33];
   sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
   return std::string(hex, 32);
@@ -145,8 +163,10 @@ std::string encode_trailer(const Envelope& e, std::uint64_t body_bytes, QueueFil
   }
   rec += "end\n";
   hasher.update(rec);
-  std::string footer = fmt::format("MAILROOM-QUEUE-V1 {:020d} {:010d} {}\n", body_bytes, rec.size(),
-                                   hasher.finish_hex());
+  std::string footer =
+      fmt::format("MAILROOM-QUEUE-V{} {:020d} {:010d} {}\n",
+                  hasher.format() == QueueFileFormat::V1 ? 1 : 2, body_bytes, rec.size(),
+                  hasher.finish_hex());
   return rec + footer;
 }
 
@@ -226,8 +246,14 @@ std::error_code read_queue_file_info(const std::string& path, QueueFileInfo& out
   char footer[kFooterBytes];
   if (auto ec = pread_all(f.fd, footer, kFooterBytes, size - kFooterBytes)) return ec;
   std::string_view fv(footer, kFooterBytes);
-  if (fv.substr(0, 18) != "MAILROOM-QUEUE-V1 " || fv[38] != ' ' || fv[49] != ' ' || fv[82] != '\n')
+  QueueFileFormat format;
+  if (fv.substr(0, 18) == "MAILROOM-QUEUE-V2 ")
+    format = QueueFileFormat::V2;
+  else if (fv.substr(0, 18) == "MAILROOM-QUEUE-V1 ")
+    format = QueueFileFormat::V1;
+  else
     return bad;
+  if (fv[38] != ' ' || fv[49] != ' ' || fv[82] != '\n') return bad;
   std::uint64_t body = 0, env = 0;
   if (!parse_int(fv.substr(18, 20), body) || !parse_int(fv.substr(39, 10), env)) return bad;
   if (body + env + kFooterBytes != size) return bad;
@@ -236,6 +262,7 @@ std::error_code read_queue_file_info(const std::string& path, QueueFileInfo& out
   auto e = decode_envelope(record);
   if (!e) return bad;
   out.envelope = std::move(*e);
+  out.format = format;
   out.checksum_hex = std::string(fv.substr(50, 32));
   out.body_bytes = body;
   out.file_bytes = size;
@@ -246,7 +273,7 @@ std::error_code verify_queue_file(const std::string& path, const QueueFileInfo& 
   Fd f;
   f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0) return last_error();
-  QueueFileHasher hasher;
+  QueueFileHasher hasher(info.format);
   std::string chunk;
   std::uint64_t covered = info.file_bytes - kFooterBytes;
   for (std::uint64_t off = 0; off < covered;) {

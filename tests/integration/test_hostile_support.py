@@ -5,7 +5,7 @@ Every hostile test asserts two things: the precise reply, and that nothing was s
 not have been. "Stored" means any of:
   - a committed queue file in data_dir/queue/messages/<id> (src/queue/queue_file.hpp: message
     bytes, then an envelope record "MAILROOM-ENVELOPE 1 ... end", then a 83-byte footer
-    "MAILROOM-QUEUE-V1 <body bytes:20> <envelope bytes:10> <BLAKE2b-128 hex:32>\\n"),
+    "MAILROOM-QUEUE-V2 <body bytes:20> <envelope bytes:10> <XXH3-128 hex:32>\\n"),
   - a delivered message in a Maildir under data_dir/mailboxes/<domain>/<user>/{new,cur}/ (once
     local delivery moves messages out of the queue),
   - a leftover in data_dir/queue/incoming/ (a refused message must not leave its spool file).
@@ -155,7 +155,7 @@ def parse_queue_file(path):
     """-> (envelope dict with 'rcpt' list, message bytes) of a committed queue file."""
     raw = pathlib.Path(path).read_bytes()
     footer = raw[-FOOTER_BYTES:]
-    m = re.match(rb"^MAILROOM-QUEUE-V1 (\d{20}) (\d{10}) [0-9a-f]{32}\n$", footer)
+    m = re.match(rb"^MAILROOM-QUEUE-V2 (\d{20}) (\d{10}) [0-9a-f]{32}\n$", footer)
     assert m, f"{path}: bad footer {footer!r}"
     body_len, env_len = int(m.group(1)), int(m.group(2))
     assert body_len + env_len + FOOTER_BYTES == len(raw), f"{path}: sizes do not add up"

@@ -9,6 +9,7 @@
 #include <future>
 
 #include "queue/admin_client.hpp"
+#include "queue/queue_file.hpp"
 #include "queue/runtime.hpp"
 #include "queue_test_support.hpp"
 
@@ -212,6 +213,27 @@ TEST(DeliverySchedule, RecoveredMessageWithADamagedBodyIsQuarantinedNotDelivered
   EXPECT_EQ(h.rt->queued_messages(), 0u);
   EXPECT_TRUE(std::filesystem::exists(h.cfg.queue_dir() + "/corrupt/" + id));
   EXPECT_FALSE(std::filesystem::exists(paths.message_file(id)));
+}
+
+// A queue left by an earlier version (V1 footer, BLAKE2b-128) is delivered after an upgrade.
+TEST(DeliverySchedule, QueueFileWrittenByAnEarlierVersionIsDeliveredAfterUpgrade) {
+  Harness h;
+  auto id = h.send("chris@contoso.com", {rcpt("kate@example.test")});
+  h.rt.reset();
+  QueuePaths paths(h.cfg.queue_dir());
+  QueueFileInfo info;
+  ASSERT_FALSE(read_queue_file_info(paths.message_file(id), info));
+  auto body = testing::read_file(paths.message_file(id)).substr(0, info.body_bytes);
+  QueueFileHasher v1(QueueFileFormat::V1);
+  v1.update(body);
+  std::ofstream(paths.message_file(id), std::ios::binary | std::ios::trunc)
+      << body << encode_trailer(info.envelope, body.size(), v1);
+  h.start();
+  ASSERT_EQ(h.rt->queued_messages(), 1u);
+  h.rt->run_deliveries_once();
+  ASSERT_EQ(h.mailbox("kate").size(), 1u);
+  EXPECT_NE(testing::read_file(h.mailbox("kate")[0]).find("\nbody\n"), std::string::npos);
+  EXPECT_EQ(h.rt->queued_messages(), 0u);
 }
 
 // kill -9 after the Maildir rename but before the queue removed the message: the restarted queue
