@@ -16,16 +16,16 @@ std::int64_t Scheduler::due_time(const MessageRecord& r, std::int64_t now) {
   return std::max(earliest_retry.value_or(now), r.hold_until);
 }
 
-void Scheduler::place(const std::string& id, Entry& e, std::int64_t now) {
+bool Scheduler::place(const std::string& id, Entry& e, std::int64_t now) {
   e.due = due_time(e.record, now);
   if (e.due <= now) {
     e.ready = true;
     ready_.push_back(id);
-    ready_cv_.notify_one();
-  } else {
-    e.ready = false;
-    deferred_.emplace(e.due, id);
+    return true;
   }
+  e.ready = false;
+  deferred_.emplace(e.due, id);
+  return false;
 }
 
 void Scheduler::unplace(const std::string& id, Entry& e) {
@@ -33,16 +33,32 @@ void Scheduler::unplace(const std::string& id, Entry& e) {
   e.ready = false;  // a stale id left in ready_ is skipped
 }
 
-void Scheduler::add(MessageRecord record, std::int64_t now) {
-  std::lock_guard lock(mutex_);
+bool Scheduler::add_locked(MessageRecord record, std::int64_t now) {
   auto id = record.envelope.id;
   auto [it, inserted] = entries_.try_emplace(id);
   if (!inserted) {
-    if (it->second.in_flight) return;  // cannot happen: ids are unique
+    if (it->second.in_flight) return false;  // cannot happen: ids are unique
     unplace(id, it->second);
   }
   it->second.record = std::move(record);
-  place(id, it->second, now);
+  return place(id, it->second, now);
+}
+
+void Scheduler::add(MessageRecord record, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  if (add_locked(std::move(record), now)) ready_cv_.notify_one();
+}
+
+void Scheduler::add_all(std::vector<MessageRecord> records, std::int64_t now) {
+  bool any_ready = false;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& r : records) any_ready |= add_locked(std::move(r), now);
+  }
+  // One worker takes the whole batch (up to its round size) and shares its fsyncs; waking one
+  // per message made them split a commit batch into rounds of one (bench/ANALYSIS.md). Workers
+  // look for ready work before they sleep, so nothing waits while a worker is free.
+  if (any_ready) ready_cv_.notify_one();
 }
 
 std::vector<MessageRecord> Scheduler::take_locked(std::size_t max) {
@@ -89,7 +105,7 @@ void Scheduler::complete(const std::string& id, std::optional<MessageRecord> rec
     return;
   }
   it->second.record = std::move(*record);
-  place(id, it->second, now);
+  if (place(id, it->second, now)) ready_cv_.notify_one();
 }
 
 std::size_t Scheduler::promote_due(std::int64_t now) {
@@ -119,7 +135,7 @@ void Scheduler::reschedule(const std::string& id, std::int64_t now) {
   auto it = entries_.find(id);
   if (it == entries_.end() || it->second.in_flight) return;
   unplace(id, it->second);
-  place(id, it->second, now);
+  if (place(id, it->second, now)) ready_cv_.notify_one();  // admin flush: deliver now
 }
 
 Scheduler::Access Scheduler::remove_idle(const std::string& id, MessageRecord& out) {

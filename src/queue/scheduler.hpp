@@ -40,6 +40,8 @@ struct MessageRecord {
 class Scheduler {
  public:
   void add(MessageRecord record, std::int64_t now);
+  // Adds a batch (one group commit) and wakes one worker for all of it.
+  void add_all(std::vector<MessageRecord> records, std::int64_t now);
 
   // Blocks until ready messages exist (or stop()), then takes up to `max` of them.
   std::vector<MessageRecord> wait_take_ready(std::size_t max);
@@ -74,7 +76,8 @@ class Scheduler {
     std::int64_t due = 0;  // key in deferred_ while neither ready nor in flight
   };
   static std::int64_t due_time(const MessageRecord& r, std::int64_t now);
-  void place(const std::string& id, Entry& e, std::int64_t now);  // lock held
+  bool place(const std::string& id, Entry& e, std::int64_t now);  // lock held; true: ready
+  bool add_locked(MessageRecord record, std::int64_t now);         // lock held; true: ready
   void unplace(const std::string& id, Entry& e);                  // lock held
   std::vector<MessageRecord> take_locked(std::size_t max);
 
