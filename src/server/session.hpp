@@ -17,6 +17,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,7 +86,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // --- message data (session_data.cpp) ---
   asio::awaitable<void> on_data(const smtp::Command& cmd);
   asio::awaitable<void> on_bdat(const smtp::Command& cmd);
-  asio::awaitable<bool> discard_bytes(std::uint64_t n);
+  enum class ChunkRead { Done, Lost, TooSlow };
+  using ChunkSink = std::function<void(std::string_view)>;
+  asio::awaitable<ChunkRead> read_chunk(std::uint64_t n, const ChunkSink& sink, bool enforce_rate);
   asio::awaitable<void> commit_message(std::unique_ptr<queue::IncomingMessage> msg);
   std::unique_ptr<queue::IncomingMessage> begin_message(std::error_code& ec);
   std::string received_header(const std::string& message_id) const;

@@ -161,12 +161,21 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
   reset_transaction();
 }
 
-// Reads and throws away `n` bytes of a refused BDAT chunk.
-asio::awaitable<bool> Session::discard_bytes(std::uint64_t n) {
-  std::string buffered = lines_.take_buffered();
-  auto take = std::min<std::uint64_t>(n, buffered.size());
-  lines_.append(std::string_view(buffered).substr(take));
-  n -= take;
+// Reads the next `n` bytes of a BDAT chunk, those already buffered first, and hands them to
+// `sink`; whatever follows the chunk stays buffered (pipelined commands). With `enforce_rate`, a
+// client sending slower than limits.min_data_rate is stopped (TooSlow); a closed connection is
+// Lost, and the session is closed.
+asio::awaitable<Session::ChunkRead> Session::read_chunk(std::uint64_t n, const ChunkSink& sink,
+                                                        bool enforce_rate) {
+  const auto started = Clock::now();
+  const std::uint64_t total = n;
+  {
+    std::string buffered = lines_.take_buffered();
+    auto take = std::min<std::uint64_t>(n, buffered.size());
+    sink(std::string_view(buffered).substr(0, take));
+    lines_.append(std::string_view(buffered).substr(take));
+    n -= take;
+  }
   while (n > 0) {
     set_deadline(seconds(rt_.cfg.limits.data_timeout_s));
     reading_ = true;
@@ -174,13 +183,15 @@ asio::awaitable<bool> Session::discard_bytes(std::uint64_t n) {
     reading_ = false;
     if (ec || data.empty()) {
       close("connection lost during BDAT");
-      co_return false;
+      co_return ChunkRead::Lost;
     }
     auto used = std::min<std::uint64_t>(n, data.size());
+    sink(data.substr(0, used));
     n -= used;
     if (n == 0) lines_.append(data.substr(used));
+    if (n > 0 && enforce_rate && data_rate_too_low(started, total - n)) co_return ChunkRead::TooSlow;
   }
-  co_return true;
+  co_return ChunkRead::Done;
 }
 
 asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
@@ -200,7 +211,9 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
   else if (tx_.recipients.empty())
     refusal = smtp::replies::need_rcpt();
   if (refusal) {
-    if (co_await discard_bytes(size)) reply(*refusal);
+    const ChunkSink discard = [](std::string_view) {};
+    auto read = co_await read_chunk(size, discard, false);
+    if (read == ChunkRead::Done) reply(*refusal);
     co_return;
   }
   std::error_code store_ec;
@@ -211,36 +224,15 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
         smtp::BdatBody(rt_.listener.max_message_size, tx_.mail.body == smtp::BodyType::BinaryMime);
   }
   auto& msg = tx_.bdat_message;
-  auto accept = [&](std::string_view part) {
+  const ChunkSink accept = [&](std::string_view part) {
     if (tx_.bdat_body.add(part) && !store_ec) store_ec = msg->append(part);
   };
-  std::uint64_t remaining = size;
-  const auto started = Clock::now();
-  {
-    std::string buffered = lines_.take_buffered();
-    auto take = std::min<std::uint64_t>(remaining, buffered.size());
-    accept(std::string_view(buffered).substr(0, take));
-    lines_.append(std::string_view(buffered).substr(take));
-    remaining -= take;
-  }
-  while (remaining > 0) {
-    set_deadline(seconds(rt_.cfg.limits.data_timeout_s));
-    reading_ = true;
-    auto [ec, data] = co_await transport_.read_available();
-    reading_ = false;
-    if (ec || data.empty()) {
-      close("connection lost during BDAT");
-      co_return;
-    }
-    auto used = std::min<std::uint64_t>(remaining, data.size());
-    accept(data.substr(0, used));
-    remaining -= used;
-    if (remaining == 0) lines_.append(data.substr(used));
-    if (remaining > 0 && data_rate_too_low(started, size - remaining)) {
-      co_await reply_now(smtp::replies::timeout(rt_.cfg.server.hostname));
-      close("data rate too low");
-      co_return;
-    }
+  auto read = co_await read_chunk(size, accept, true);
+  if (read == ChunkRead::Lost) co_return;
+  if (read == ChunkRead::TooSlow) {
+    co_await reply_now(smtp::replies::timeout(rt_.cfg.server.hostname));
+    close("data rate too low");
+    co_return;
   }
   const bool too_big = tx_.bdat_body.too_big();
   if (too_big || store_ec) {
