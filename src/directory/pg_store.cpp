@@ -68,17 +68,6 @@ class PgConnection final : public SqlConnection {
 
   std::string describe() const override { return description_; }
 
-  void exec(const std::string& sql, const std::vector<std::string>& params) override {
-    run(sql, params, nullptr);
-  }
-
-  std::vector<SqlRow> query(const std::string& sql,
-                            const std::vector<std::string>& params) override {
-    std::vector<SqlRow> rows;
-    run(sql, params, &rows);
-    return rows;
-  }
-
   void begin_read() override { exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}); }
   // READ COMMITTED: once the counter row lock is ours, each later statement sees everything
   // the previous writer committed.
@@ -104,7 +93,7 @@ class PgConnection final : public SqlConnection {
   }
 
   void run(const std::string& sql, const std::vector<std::string>& params,
-           std::vector<SqlRow>* rows) {
+           std::vector<SqlRow>* rows) override {
     if (PQtransactionStatus(conn_) == PQTRANS_IDLE) reconnect_if_lost();
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p.c_str());

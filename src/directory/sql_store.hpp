@@ -23,13 +23,24 @@ class SqlConnection {
   virtual ~SqlConnection() = default;
   virtual std::string describe() const = 0;
   // Throw StoreError naming the database.
-  virtual void exec(const std::string& sql, const std::vector<std::string>& params = {}) = 0;
-  virtual std::vector<SqlRow> query(const std::string& sql,
-                                    const std::vector<std::string>& params = {}) = 0;
+  void exec(const std::string& sql, const std::vector<std::string>& params = {}) {
+    run(sql, params, nullptr);
+  }
+  std::vector<SqlRow> query(const std::string& sql, const std::vector<std::string>& params = {}) {
+    std::vector<SqlRow> rows;
+    run(sql, params, &rows);
+    return rows;
+  }
   virtual void begin_read() = 0;   // a consistent snapshot for several SELECTs
   virtual void begin_write() = 0;  // excludes other writers until commit/rollback
   virtual void commit() = 0;
   virtual void rollback() noexcept = 0;
+
+ protected:
+  // Runs one statement with $1, $2... bound to `params`; collects the result rows into `rows`
+  // unless it is null. Throws StoreError naming the database.
+  virtual void run(const std::string& sql, const std::vector<std::string>& params,
+                   std::vector<SqlRow>* rows) = 0;
 };
 
 class SqlStore final : public Store {

@@ -44,17 +44,6 @@ class SqliteConnection final : public SqlConnection {
 
   std::string describe() const override { return "directory database " + path_; }
 
-  void exec(const std::string& sql, const std::vector<std::string>& params) override {
-    run(sql, params, nullptr);
-  }
-
-  std::vector<SqlRow> query(const std::string& sql,
-                            const std::vector<std::string>& params) override {
-    std::vector<SqlRow> rows;
-    run(sql, params, &rows);
-    return rows;
-  }
-
   void begin_read() override { exec("BEGIN DEFERRED", {}); }
   void begin_write() override { exec("BEGIN IMMEDIATE", {}); }
   void commit() override { exec("COMMIT", {}); }
@@ -120,7 +109,7 @@ class SqliteConnection final : public SqlConnection {
   }
 
   void run(const std::string& sql, const std::vector<std::string>& params,
-           std::vector<SqlRow>* rows) {
+           std::vector<SqlRow>* rows) override {
     sqlite3_stmt* stmt = nullptr;
     if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) !=
         SQLITE_OK)
