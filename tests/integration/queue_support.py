@@ -15,6 +15,7 @@ import contextlib
 import email
 import email.policy
 import errno
+import imaplib
 import os
 import pathlib
 import pwd
@@ -219,6 +220,22 @@ service imap-login {{
 
     def __exit__(self, *exc):
         self.stop()
+
+
+@contextlib.contextmanager
+def imap_session(dovecot, user="kate"):
+    """An IMAP connection to `dovecot`, logged in as `user`; logged out and shut down however the
+    test's block ends."""
+    imap = imaplib.IMAP4("127.0.0.1", dovecot.port)
+    try:
+        assert imap.login(user, dovecot.password)[0] == "OK"
+        yield imap
+        imap.logout()
+    finally:
+        try:
+            imap.shutdown()
+        except OSError:
+            pass
 
 
 @contextlib.contextmanager

@@ -7,14 +7,13 @@
 - plus-addresses reach the Maildir++ folder their tag names when it exists (Dovecot sees it);
 - a recipient that fails at delivery time is returned to the sender in an RFC 3464 DSN.
 """
-import imaplib
 import re
 import shutil
 
 from conftest import RawSmtp
 from queue_support import (MAILDIR_NAME_RE, Dovecot, hand_maildir_to, header_block,
-                           maildir_messages, parse_maildir_file, send_message, smtp_transaction,
-                           wait_until, world_traversable_dir)
+                           imap_session, maildir_messages, parse_maildir_file, send_message,
+                           smtp_transaction, wait_until, world_traversable_dir)
 
 RFC5322_DATE = r"\w{3}, \d{1,2} \w{3} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}"
 SEED_HOST = "mail1.fabrikam.com"
@@ -85,9 +84,7 @@ def test_seed_002_message_reaches_kates_maildir_and_dovecot_serves_it(mailroom):
         # Dovecot reads the Maildir as it is.
         hand_maildir_to(Dovecot.MAIL_USER, data_dir, maildir)
         with Dovecot(base / "dovecot", maildir) as dovecot:
-            imap = imaplib.IMAP4("127.0.0.1", dovecot.port)
-            try:
-                assert imap.login("kate", dovecot.password)[0] == "OK"
+            with imap_session(dovecot) as imap:
                 typ, data_sel = imap.select("INBOX")
                 assert typ == "OK" and data_sel == [b"1"], (data_sel, dovecot.log())
                 typ, found = imap.search(None, "SUBJECT", '"Test from Contoso"')
@@ -97,12 +94,6 @@ def test_seed_002_message_reaches_kates_maildir_and_dovecot_serves_it(mailroom):
                 meta, body = fetched[0]
                 assert body == data.replace(b"\n", b"\r\n")
                 assert f"RFC822.SIZE {int(nm.group('vsize'))}".encode() in meta
-                imap.logout()
-            finally:
-                try:
-                    imap.shutdown()
-                except OSError:
-                    pass
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -162,9 +153,7 @@ def test_plus_address_selects_an_existing_maildir_plus_folder(mailroom):
 
         hand_maildir_to(Dovecot.MAIL_USER, data_dir, inbox)
         with Dovecot(base / "dovecot", inbox) as dovecot:
-            imap = imaplib.IMAP4("127.0.0.1", dovecot.port)
-            try:
-                imap.login("kate", dovecot.password)
+            with imap_session(dovecot) as imap:
                 typ, boxes = imap.list()
                 assert typ == "OK"
                 assert any(b.endswith(b'"lists"') or b.endswith(b" lists") for b in boxes), boxes
@@ -172,12 +161,6 @@ def test_plus_address_selects_an_existing_maildir_plus_folder(mailroom):
                 assert typ == "OK" and n == [b"1"], (n, dovecot.log())
                 typ, fetched = imap.fetch(b"1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
                 assert b"Subject: to the folder" in fetched[0][1]
-                imap.logout()
-            finally:
-                try:
-                    imap.shutdown()
-                except OSError:
-                    pass
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
