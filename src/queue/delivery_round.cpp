@@ -26,16 +26,18 @@ bool is_complete(const MessageRecord& r) {
 }
 
 DeliveryRound::DeliveryRound(QueuePaths paths, std::string hostname, RetryPolicy policy,
-                             delivery::LocalDelivery& local, StateDb& db, Queue& queue)
+                             delivery::LocalDelivery& local, StateDb& db, Queue& queue,
+                             SpareFiles& spares)
     : paths_(std::move(paths)),
       hostname_(std::move(hostname)),
       policy_(policy),
       local_(local),
       db_(db),
-      queue_(queue) {}
+      queue_(queue),
+      spares_(spares) {}
 
 void DeliveryRound::remove_message(const MessageRecord& record) {
-  ::unlink(paths_.message_file(record.envelope.id).c_str());
+  spares_.recycle(paths_.message_file(record.envelope.id));
   if (record.has_rows) {
     try {
       db_.apply({}, {record.envelope.id});
@@ -95,7 +97,7 @@ bool DeliveryRound::persist(std::vector<Work>& work) {
   for (auto& w : work) {
     if (w.gone) continue;
     if (is_complete(w.record)) {
-      ::unlink(paths_.message_file(w.record.envelope.id).c_str());
+      spares_.recycle(paths_.message_file(w.record.envelope.id));
       if (w.record.has_rows) removed.push_back(w.record.envelope.id);
       w.gone = true;
       spdlog::info("queue: id={} removed (all recipients final)", w.record.envelope.id);

@@ -25,6 +25,7 @@
 #include "queue/queue_file.hpp"
 #include "queue/retry_policy.hpp"
 #include "queue/scheduler.hpp"
+#include "queue/spare_files.hpp"
 #include "queue/state_db.hpp"
 
 namespace mailroom::queue {
@@ -32,7 +33,7 @@ namespace mailroom::queue {
 class DeliveryRound {
  public:
   DeliveryRound(QueuePaths paths, std::string hostname, RetryPolicy policy,
-                delivery::LocalDelivery& local, StateDb& db, Queue& queue);
+                delivery::LocalDelivery& local, StateDb& db, Queue& queue, SpareFiles& spares);
 
   // Returns, per input record, its new record or nullopt when it left the queue.
   std::vector<std::optional<MessageRecord>> run(std::vector<MessageRecord> records,
@@ -59,6 +60,7 @@ class DeliveryRound {
   delivery::LocalDelivery& local_;
   StateDb& db_;
   Queue& queue_;
+  SpareFiles& spares_;
 };
 
 // True when every recipient is final and every DSN they call for has been queued.

@@ -12,8 +12,12 @@ namespace {
 std::error_code last_error() { return {errno, std::system_category()}; }
 }  // namespace
 
-GroupCommitter::GroupCommitter(QueuePaths paths, SyncPool& sync_pool, OnCommitted on_committed)
-    : paths_(std::move(paths)), sync_pool_(sync_pool), on_committed_(std::move(on_committed)) {
+GroupCommitter::GroupCommitter(QueuePaths paths, SyncPool& sync_pool, SpareFiles* spares,
+                               OnCommitted on_committed)
+    : paths_(std::move(paths)),
+      sync_pool_(sync_pool),
+      spares_(spares),
+      on_committed_(std::move(on_committed)) {
   messages_dir_fd_ = ::open(paths_.messages_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (messages_dir_fd_ < 0) throw std::runtime_error("queue: cannot open " + paths_.messages_dir());
   thread_ = std::thread([this] { run(); });
@@ -82,7 +86,9 @@ void GroupCommitter::write_file(Pending& p) {
   if (m.spilled()) {
     p.fd = m.spill_fd();
   } else {
-    p.fd = ::open(m.incoming_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    p.fd = spares_ ? spares_->take(m.incoming_path()) : -1;
+    if (p.fd < 0)
+      p.fd = ::open(m.incoming_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (p.fd < 0) {
       p.result = last_error();
       return;

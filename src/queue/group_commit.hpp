@@ -27,6 +27,7 @@
 
 #include "queue/incoming_message.hpp"
 #include "queue/queue_file.hpp"
+#include "queue/spare_files.hpp"
 #include "queue/sync_pool.hpp"
 
 namespace mailroom::queue {
@@ -41,7 +42,9 @@ class GroupCommitter {
  public:
   using OnCommitted = std::function<void(std::vector<CommittedMessage>&&)>;
 
-  GroupCommitter(QueuePaths paths, SyncPool& sync_pool, OnCommitted on_committed);
+  // `spares` may be null (every queue file is then created new).
+  GroupCommitter(QueuePaths paths, SyncPool& sync_pool, SpareFiles* spares,
+                 OnCommitted on_committed);
   ~GroupCommitter();  // stop()s
 
   // A null message is a marker: its callback runs (with ECANCELED) after everything submitted
@@ -70,6 +73,7 @@ class GroupCommitter {
 
   QueuePaths paths_;
   SyncPool& sync_pool_;
+  SpareFiles* spares_;
   OnCommitted on_committed_;
   int messages_dir_fd_ = -1;
   mutable std::mutex mutex_;

@@ -345,6 +345,7 @@ std::error_code ensure_queue_dirs(const QueuePaths& paths) {
   std::reverse(dirs.begin(), dirs.end());
   dirs.push_back(paths.incoming_dir());
   dirs.push_back(paths.messages_dir());
+  dirs.push_back(paths.spare_dir());
   for (const auto& dir : dirs) {
     if (::mkdir(dir.c_str(), 0700) == 0) {
       auto slash = dir.find_last_of('/');

@@ -3,6 +3,7 @@
 // Layout under queue_dir:
 //   incoming/<id>   being received or being committed; never delivered; removed at start
 //   messages/<id>   committed: the rename from incoming/ into messages/ is the commit marker
+//   spare/<n>       emptied files of delivered messages, reused for new ones (spare_files.hpp)
 //   state.db        recipient states and admin commands (see state_db.hpp)
 //   lock            flock()ed by the running server (see runtime.hpp)
 //
@@ -64,6 +65,7 @@ struct QueuePaths {
   std::string root;
   std::string incoming_dir() const { return root + "/incoming"; }
   std::string messages_dir() const { return root + "/messages"; }
+  std::string spare_dir() const { return root + "/spare"; }
   std::string incoming_file(std::string_view id) const;
   std::string message_file(std::string_view id) const;
   std::string state_db() const { return root + "/state.db"; }
@@ -101,7 +103,7 @@ std::error_code read_body(const std::string& path, std::uint64_t body_bytes, std
 // Reads only the header section (up to the first empty line) of a queue file's message.
 std::error_code read_headers(const std::string& path, std::uint64_t body_bytes, std::string& out);
 
-// Creates queue_dir, incoming/ and messages/ if missing and fsyncs what it created.
+// Creates queue_dir, incoming/, messages/ and spare/ if missing and fsyncs what it created.
 std::error_code ensure_queue_dirs(const QueuePaths& paths);
 
 // Ids of the committed messages, sorted (so by arrival time).

@@ -18,6 +18,7 @@
 #include "queue/incoming_message.hpp"
 #include "queue/message_id.hpp"
 #include "queue/scheduler.hpp"
+#include "queue/spare_files.hpp"
 #include "queue/state_db.hpp"
 #include "queue/sync_pool.hpp"
 
@@ -32,6 +33,8 @@ std::int64_t system_clock_now() {
 namespace {
 
 constexpr std::size_t kRoundBatch = 32;
+// Spare queue files kept for reuse (spare_files.hpp): enough for a few seconds of peak traffic.
+constexpr std::size_t kMaxSpareFiles = 1024;
 constexpr auto kCommandPoll = std::chrono::milliseconds(200);
 
 class DiskQueue final : public Queue {
@@ -83,7 +86,8 @@ class QueueRuntimeImpl final : public QueueRuntime {
       ::close(lock_fd_);
       throw;
     }
-    committer_ = std::make_unique<GroupCommitter>(paths_, sync_pool_,
+    spares_ = std::make_unique<SpareFiles>(paths_, kMaxSpareFiles);
+    committer_ = std::make_unique<GroupCommitter>(paths_, sync_pool_, spares_.get(),
                                                   [this](std::vector<CommittedMessage>&& batch) {
                                                     std::vector<MessageRecord> records;
                                                     records.reserve(batch.size());
@@ -101,7 +105,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
     local_ = std::make_unique<delivery::LocalDelivery>(cfg_.mailbox_root(), cfg_.server.hostname,
                                                        std::move(directory), sync_pool_);
     round_ = std::make_unique<DeliveryRound>(paths_, cfg_.server.hostname, RetryPolicy(cfg_.queue),
-                                             *local_, *db_, *queue_);
+                                             *local_, *db_, *queue_, *spares_);
     admin_ = std::make_unique<OnlineAdmin>(scheduler_, *db_, *round_, options_.clock);
     admin_->run_pending_commands();  // posted while no server was running
     if (options_.background_delivery) start_threads();
@@ -248,6 +252,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
   SyncPool sync_pool_;
   Scheduler scheduler_;
   std::unique_ptr<StateDb> db_;
+  std::unique_ptr<SpareFiles> spares_;
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<DiskQueue> queue_;
   std::unique_ptr<delivery::LocalDelivery> local_;

@@ -215,6 +215,35 @@ TEST(DeliverySchedule, RecoveredMessageWithADamagedBodyIsQuarantinedNotDelivered
   EXPECT_FALSE(std::filesystem::exists(paths.message_file(id)));
 }
 
+// A delivered message's queue file becomes a spare, and the next message is written into it
+// whole (nothing of the first one left).
+TEST(DeliverySchedule, DeliveredQueueFileIsReusedForTheNextMessage) {
+  Harness h;
+  QueuePaths paths(h.cfg.queue_dir());
+  h.send("chris@contoso.com", {rcpt("kate@example.test")},
+         "Subject: first\r\n\r\n" + std::string(3000, 'x') + "\r\n");
+  h.rt->run_deliveries_once();
+  ASSERT_EQ(testing::list_dir(paths.spare_dir()).size(), 1u);
+  auto id = h.send("dana@contoso.com", {rcpt("kate@example.test")}, "Subject: second\r\n\r\nhi\r\n");
+  EXPECT_TRUE(testing::list_dir(paths.spare_dir()).empty());
+  QueueFileInfo info;
+  ASSERT_FALSE(read_queue_file_info(paths.message_file(id), info));
+  EXPECT_FALSE(verify_queue_file(paths.message_file(id), info));
+  EXPECT_EQ(info.envelope.sender, "dana@contoso.com");
+  h.rt->run_deliveries_once();
+  auto files = h.mailbox("kate");
+  ASSERT_EQ(files.size(), 2u);
+  bool found = false;
+  for (auto& f : files) {
+    auto content = testing::read_file(f);
+    if (content.find("Subject: second") == std::string::npos) continue;
+    found = true;
+    EXPECT_EQ(content.find("xxxx"), std::string::npos) << content;
+    EXPECT_NE(content.find("\n\nhi\n"), std::string::npos) << content;
+  }
+  EXPECT_TRUE(found);
+}
+
 // A queue left by an earlier version (V1 footer, BLAKE2b-128) is delivered after an upgrade.
 TEST(DeliverySchedule, QueueFileWrittenByAnEarlierVersionIsDeliveredAfterUpgrade) {
   Harness h;

@@ -146,6 +146,30 @@ TEST(QueueCommit, ManyConcurrentCommitsShareBatchesAndAllSurvive) {
   EXPECT_EQ(rt->queued_messages(), static_cast<std::size_t>(kThreads * kPerThread));
 }
 
+// wait_for_commits() (a marker) returns only once every commit submitted before it has completed
+// and reached the scheduler, however the commits were split into batches.
+TEST(QueueCommit, MarkerWaitsForEveryEarlierCommit) {
+  TempDir dir;
+  auto cfg = testing::test_config(dir.path());
+  auto rt = QueueRuntime::start(cfg, std::make_shared<FakeDirectory>(), no_delivery());
+  for (int round = 0; round < 20; ++round) {
+    constexpr int kMessages = 12;
+    std::atomic<int> completed{0};
+    for (int i = 0; i < kMessages; ++i) {
+      auto m = rt->queue().begin(make_envelope(rt->queue()));
+      (void)m->append("Subject: x\r\n\r\n" + std::string(static_cast<std::size_t>(i) * 500, 'b') +
+                      "\r\n");
+      rt->queue().commit(std::move(m), [&](std::error_code ec) {
+        EXPECT_FALSE(ec);
+        ++completed;
+      });
+    }
+    rt->wait_for_commits();
+    EXPECT_EQ(completed.load(), kMessages) << "round " << round;
+    EXPECT_EQ(rt->queued_messages(), static_cast<std::size_t>((round + 1) * kMessages));
+  }
+}
+
 TEST(QueueCommit, SecondRuntimeOnSameDataDirIsRefused) {
   TempDir dir;
   auto cfg = testing::test_config(dir.path());
