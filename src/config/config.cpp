@@ -350,6 +350,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
     r.read_uint("max_lifetime_s", c.queue.max_lifetime_s, 0, 365 * 86400);
     r.read_uint("delivery_workers", c.queue.delivery_workers, 1, 256);
     r.read_uint("scan_interval_s", c.queue.scan_interval_s, 1, 3600);
+    r.read_uint("spare_files", c.queue.spare_files, 0, 1000000);
     r.reject_unknown_keys();
     if (c.queue.max_backoff_s < c.queue.min_backoff_s)
       r.fail("max_backoff_s", "must not be smaller than min_backoff_s");
@@ -456,8 +457,8 @@ std::string render_config(const Config& c) {
   o += "\n[queue]\n";
   o += fmt::format("min_backoff_s = {}\nmax_backoff_s = {}\nmax_lifetime_s = {}\n",
                    c.queue.min_backoff_s, c.queue.max_backoff_s, c.queue.max_lifetime_s);
-  o += fmt::format("delivery_workers = {}\nscan_interval_s = {}\n", c.queue.delivery_workers,
-                   c.queue.scan_interval_s);
+  o += fmt::format("delivery_workers = {}\nscan_interval_s = {}\nspare_files = {}\n",
+                   c.queue.delivery_workers, c.queue.scan_interval_s, c.queue.spare_files);
   o += "\n[directory]\n";
   o += fmt::format("backend = {}\nurl = {}\nplus_addressing = {}\n", quote(c.directory.backend),
                    quote(c.directory.url), c.directory.plus_addressing);

@@ -84,6 +84,7 @@ struct QueueConfig {
   std::uint32_t max_lifetime_s = 5 * 86400;  // maximal_queue_lifetime
   std::uint32_t delivery_workers = 4;
   std::uint32_t scan_interval_s = 1;  // how often deferred recipients are looked at
+  std::uint32_t spare_files = 1024;   // delivered queue files kept for reuse; 0: unlink them
 };
 
 struct DirectoryConfig {

@@ -83,10 +83,12 @@ void GroupCommitter::write_file(Pending& p) {
   std::string trailer = encode_trailer(m.envelope, m.size(), m.hasher());
   p.body_bytes = m.size();
   p.file_bytes = m.size() + trailer.size();
+  bool reused = false;
   if (m.spilled()) {
     p.fd = m.spill_fd();
   } else {
     p.fd = spares_ ? spares_->take(m.incoming_path()) : -1;
+    reused = p.fd >= 0;
     if (p.fd < 0)
       p.fd = ::open(m.incoming_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (p.fd < 0) {
@@ -96,6 +98,10 @@ void GroupCommitter::write_file(Pending& p) {
     if ((p.result = write_all(p.fd, m.memory_bytes()))) return;
   }
   p.result = write_all(p.fd, trailer);
+  // A reused spare (spare_files.hpp) may be longer than this message: cut off the old tail so
+  // the footer is the file's end. No-op for a new file.
+  if (!p.result && reused && ::ftruncate(p.fd, static_cast<off_t>(p.file_bytes)) != 0)
+    p.result = last_error();
 }
 
 void GroupCommitter::commit_batch(std::vector<Pending>& batch) {

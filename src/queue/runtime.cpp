@@ -33,8 +33,6 @@ std::int64_t system_clock_now() {
 namespace {
 
 constexpr std::size_t kRoundBatch = 32;
-// Spare queue files kept for reuse (spare_files.hpp): enough for a few seconds of peak traffic.
-constexpr std::size_t kMaxSpareFiles = 1024;
 constexpr auto kCommandPoll = std::chrono::milliseconds(200);
 
 class DiskQueue final : public Queue {
@@ -86,7 +84,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
       ::close(lock_fd_);
       throw;
     }
-    spares_ = std::make_unique<SpareFiles>(paths_, kMaxSpareFiles);
+    spares_ = std::make_unique<SpareFiles>(paths_, cfg_.queue.spare_files);
     committer_ = std::make_unique<GroupCommitter>(paths_, sync_pool_, spares_.get(),
                                                   [this](std::vector<CommittedMessage>&& batch) {
                                                     std::vector<MessageRecord> records;

@@ -33,11 +33,6 @@ void SpareFiles::recycle(const std::string& path) {
     ::unlink(path.c_str());
     return;
   }
-  // Emptied now, outside the lock: frees the blocks early and keeps no mail lying around.
-  if (::truncate(spare.c_str(), 0) != 0) {
-    ::unlink(spare.c_str());
-    return;
-  }
   std::lock_guard lock(mutex_);
   spares_.push_back(name);
 }
@@ -62,7 +57,7 @@ int SpareFiles::take(const std::string& target) {
       ::unlink(spare.c_str());
       continue;
     }
-    int fd = ::open(target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);  // overwritten, then cut to size
     if (fd >= 0) return fd;
     ::unlink(target.c_str());
   }

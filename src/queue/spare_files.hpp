@@ -1,19 +1,26 @@
 // queue/spare_files: queue files kept for reuse instead of unlinked.
 //
-// A delivered message's queue file is renamed into queue_dir/spare/ and emptied, and the group
-// commit renames a spare into incoming/ for the next message instead of creating a new file. The
-// file system then neither frees nor allocates an inode per message. That matters most on ext4
+// A delivered message's queue file is renamed into queue_dir/spare/, and the group commit renames
+// a spare into incoming/ for the next message instead of creating a new file, writes the new
+// message over the old bytes and cuts the file to the new length. The file system then neither
+// frees nor allocates an inode per message, and for messages of similar size not even data
+// blocks: no block freed means no discard request to the disk (this file system is mounted with
+// `discard`, which made every unlink and truncate wait for one), and a file whose size did not
+// change costs fdatasync only its data. That matters most on ext4
 // without a journal (this machine, bench/ANALYSIS.md): it will not reuse an inode freed in the
 // last minute, so with mail churn every create scanned past thousands of recently freed inodes
 // (find_inode_bit → recently_deleted: up to a sixth of the server's CPU). Elsewhere it still saves
 // an inode allocation, an eviction and an unlink per message.
 //
-// Safety: a spare is only ever a file whose message left the queue (all recipients final), and it
-// is renamed out of messages/ before it is emptied, so a crash at any point leaves either the
-// intact queue file in messages/ (recovered; the Maildir copy named after its id keeps it from
-// being delivered twice, as after any crash before the unlink) or a stray file in spare/, which
-// start-up removes. A taken spare is opened with O_TRUNC, so nothing of an earlier message can
-// leak into a new one. Thread-safe; holds at most `max_spares` files, unlinking the rest.
+// Safety: a spare is only ever a file whose message left the queue (all recipients final), so a
+// crash leaves either its intact queue file in messages/ (recovered; the Maildir copy named after
+// its id keeps it from being delivered twice, as after any crash before an unlink) or a stray
+// file in spare/, which start-up removes. The taker must cut the file to what it wrote (the group
+// commit does, before the rename into messages/ and the fsync): nothing of an earlier message
+// survives past the new footer, and a file torn by a power cut fails its footer or checksum like
+// any other torn queue file (queue_file.hpp). Spares hold delivered mail until reused, in the
+// queue directory (mode 0700, like the queue itself), at most `max_spares` files; the rest are
+// unlinked. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +41,9 @@ class SpareFiles {
 
   // `path` (a queue file in messages/) leaves the queue: kept as a spare, or unlinked.
   void recycle(const std::string& path);
-  // Renames a spare to `target` (never over an existing file) and opens it empty for writing;
-  // -1 when there is none or `target` exists (the caller then creates the file, O_EXCL).
+  // Renames a spare to `target` (never over an existing file) and opens it for writing at offset
+  // 0, old content still in place: the caller overwrites it and must ftruncate() to its own
+  // length. -1 when there is none or `target` exists (the caller then creates the file, O_EXCL).
   int take(const std::string& target);
 
   std::size_t size() const;

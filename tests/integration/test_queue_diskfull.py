@@ -4,7 +4,12 @@ The data dir lives on a small tmpfs. When it is full, a message that cannot be m
 refused with 452 4.3.1 (small messages fail at commit, large ones while spilling to disk), the
 session stays usable (RSET, NOOP, a new transaction, QUIT), and nothing already queued or
 delivered is touched; once space returns the next message is accepted and delivered.
-A second test fills only the mailbox filesystem: messages are still accepted (the queue has
+That test turns off spare queue files (queue.spare_files = 0) so that every message needs new
+space. With spares (the default) a delivered message's queue file is overwritten by the next
+message: a message that fits in a spare is durably accepted even on a full disk, and only once
+the spares are used up does the next one get 452; a second test checks exactly that, and that
+the messages accepted that way are delivered once space returns.
+A last test fills only the mailbox filesystem: messages are still accepted (the queue has
 room), delivery defers with 4.3.1, and resumes by itself when space returns.
 """
 import shutil
@@ -15,6 +20,7 @@ from queue_support import (fill_filesystem, maildir_messages, small_tmpfs, smtp_
 
 LISTENER = {"name": "inbound", "tls": "none", "auth": "none", "relay": "none"}
 QUEUE = {"min_backoff_s": 1, "max_backoff_s": 2}
+NO_SPARES = {**QUEUE, "spare_files": 0}
 INSUFFICIENT = "452 4.3.1 Insufficient system storage"
 
 
@@ -37,7 +43,7 @@ def test_full_data_dir_gives_452_keeps_session_and_queue_then_recovers(mailroom)
     try:
         with small_tmpfs(base / "fs", "8m") as fs:
             data_dir = fs / "data"
-            srv = mailroom([LISTENER], server={"data_dir": str(data_dir)}, extra={"queue": QUEUE})
+            srv = mailroom([LISTENER], server={"data_dir": str(data_dir)}, extra={"queue": NO_SPARES})
             srv.add_user("kate@example.test", "kate-pw")
             srv.start()
             try:
@@ -88,6 +94,65 @@ def test_full_data_dir_gives_452_keeps_session_and_queue_then_recovers(mailroom)
                 new = [data for path, data in after if (path, data) not in before]
                 assert len(new) == 1 and b"Subject: after-space-returns\n" in new[0]
                 assert not any(b"while-full" in data for _, data in after)
+                wait_until(lambda: "Mail queue is empty" in queue_is_clean(srv, data_dir),
+                           what="an empty, clean queue")
+            finally:
+                srv.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_spare_queue_files_take_messages_on_a_full_disk_until_used_up(mailroom):
+    base = world_traversable_dir("mailroom-spares-")
+    try:
+        with small_tmpfs(base / "fs", "8m") as fs:
+            data_dir = fs / "data"
+            srv = mailroom([LISTENER], server={"data_dir": str(data_dir)}, extra={"queue": QUEUE})
+            srv.add_user("kate@example.test", "kate-pw")
+            srv.start()
+            try:
+                kate = data_dir / "mailboxes" / "example.test" / "kate"
+                spare = data_dir / "queue" / "spare"
+                c = RawSmtp(srv.port())
+                assert c.reply()[0] == 220
+                c.expect("EHLO contoso.com", 250)
+                for i in range(3):
+                    assert smtp_transaction(c, "chris@contoso.com", ["kate@example.test"],
+                                            message(f"before-{i}"))[0] == 250
+                wait_until(lambda: len(maildir_messages(kate)) == 3, what="three deliveries")
+                wait_until(lambda: "Mail queue is empty" in srv.cli("queue", "list").stdout,
+                           what="an empty queue")
+                # Each message reused the spare its predecessor left, so there are one to three.
+                spares = len(list(spare.iterdir()))
+                assert 1 <= spares <= 3
+
+                filler = fill_filesystem(fs)
+                # Each spare takes one message of the same size, durably.
+                accepted = []
+                for i in range(spares):
+                    code, line, qid = smtp_transaction(c, "chris@contoso.com", ["kate@example.test"],
+                                                       message(f"in-spare-{i}"))
+                    assert code == 250, line
+                    accepted.append(qid)
+                assert not list(spare.iterdir())
+                # Spares used up (their messages wait in the queue: kate's Maildir is full too).
+                code, line, _ = smtp_transaction(c, "chris@contoso.com", ["kate@example.test"],
+                                                 message("no-spare-left"))
+                assert (code, line) == (452, INSUFFICIENT)
+                c.expect("NOOP", 250)
+                listing = srv.cli("queue", "list").stdout
+                assert all(qid in listing for qid in accepted), listing
+
+                filler.unlink()
+                # Their deferral could not be written to state.db (the disk was full), so the
+                # queue holds them back for a minute (kHoldAfterErrorS) before the next attempt.
+                delivered = wait_until(
+                    lambda: len(maildir_messages(kate)) == 3 + spares and maildir_messages(kate),
+                    timeout=120, what="the messages kept in spares delivered once space returned")
+                for i in range(spares):
+                    assert sum(f"Subject: in-spare-{i}\n".encode() in d for _, d in delivered) == 1
+                assert not any(b"no-spare-left" in d for _, d in delivered)
+                c.expect("QUIT", 221)
                 wait_until(lambda: "Mail queue is empty" in queue_is_clean(srv, data_dir),
                            what="an empty, clean queue")
             finally:
