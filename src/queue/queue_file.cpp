@@ -163,10 +163,9 @@ std::string encode_trailer(const Envelope& e, std::uint64_t body_bytes, QueueFil
   }
   rec += "end\n";
   hasher.update(rec);
-  std::string footer =
-      fmt::format("MAILROOM-QUEUE-V{} {:020d} {:010d} {}\n",
-                  hasher.format() == QueueFileFormat::V1 ? 1 : 2, body_bytes, rec.size(),
-                  hasher.finish_hex());
+  std::string footer = fmt::format("MAILROOM-QUEUE-V{} {:020d} {:010d} {}\n",
+                                   hasher.format() == QueueFileFormat::V1 ? 1 : 2, body_bytes,
+                                   rec.size(), hasher.finish_hex());
   return rec + footer;
 }
 

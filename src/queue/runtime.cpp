@@ -85,20 +85,19 @@ class QueueRuntimeImpl final : public QueueRuntime {
       throw;
     }
     spares_ = std::make_unique<SpareFiles>(paths_, cfg_.queue.spare_files);
-    committer_ = std::make_unique<GroupCommitter>(paths_, sync_pool_, spares_.get(),
-                                                  [this](std::vector<CommittedMessage>&& batch) {
-                                                    std::vector<MessageRecord> records;
-                                                    records.reserve(batch.size());
-                                                    for (auto& m : batch) {
-                                                      MessageRecord& r = records.emplace_back();
-                                                      r.states.resize(m.envelope.recipients.size());
-                                                      r.envelope = std::move(m.envelope);
-                                                      r.body_bytes = m.body_bytes;
-                                                      r.file_bytes = m.file_bytes;
-                                                    }
-                                                    scheduler_.add_all(std::move(records),
-                                                                       options_.clock());
-                                                  });
+    committer_ = std::make_unique<GroupCommitter>(
+        paths_, sync_pool_, spares_.get(), [this](std::vector<CommittedMessage>&& batch) {
+          std::vector<MessageRecord> records;
+          records.reserve(batch.size());
+          for (auto& m : batch) {
+            MessageRecord& r = records.emplace_back();
+            r.states.resize(m.envelope.recipients.size());
+            r.envelope = std::move(m.envelope);
+            r.body_bytes = m.body_bytes;
+            r.file_bytes = m.file_bytes;
+          }
+          scheduler_.add_all(std::move(records), options_.clock());
+        });
     queue_ = std::make_unique<DiskQueue>(paths_, options_.memory_limit_bytes, *committer_);
     local_ = std::make_unique<delivery::LocalDelivery>(cfg_.mailbox_root(), cfg_.server.hostname,
                                                        std::move(directory), sync_pool_);

@@ -77,7 +77,7 @@ class Scheduler {
   };
   static std::int64_t due_time(const MessageRecord& r, std::int64_t now);
   bool place(const std::string& id, Entry& e, std::int64_t now);  // lock held; true: ready
-  bool add_locked(MessageRecord record, std::int64_t now);         // lock held; true: ready
+  bool add_locked(MessageRecord record, std::int64_t now);        // lock held; true: ready
   void unplace(const std::string& id, Entry& e);                  // lock held
   std::vector<MessageRecord> take_locked(std::size_t max);
 

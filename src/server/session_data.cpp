@@ -189,7 +189,8 @@ asio::awaitable<Session::ChunkRead> Session::read_chunk(std::uint64_t n, const C
     sink(data.substr(0, used));
     n -= used;
     if (n == 0) lines_.append(data.substr(used));
-    if (n > 0 && enforce_rate && data_rate_too_low(started, total - n)) co_return ChunkRead::TooSlow;
+    if (n > 0 && enforce_rate && data_rate_too_low(started, total - n))
+      co_return ChunkRead::TooSlow;
   }
   co_return ChunkRead::Done;
 }

@@ -154,7 +154,8 @@ TEST(Maildir, RemovedMaildirOrNewFolderIsCreatedAgain) {
     batch.stage(maildir, "", source, 0, 3);
     auto results = batch.commit();
     ASSERT_FALSE(results[0]) << "round " << round << ": " << results[0].message();
-    EXPECT_EQ(list_dir(maildir + "/new").size(), 1u) << round;  // rounds 1 and 2 removed the earlier copy
+    EXPECT_EQ(list_dir(maildir + "/new").size(), 1u)
+        << round;  // rounds 1 and 2 removed the earlier copy
     EXPECT_TRUE(std::filesystem::is_directory(maildir + "/cur"));
     EXPECT_TRUE(list_dir(maildir + "/tmp").empty());
   }

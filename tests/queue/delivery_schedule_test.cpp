@@ -224,7 +224,8 @@ TEST(DeliverySchedule, DeliveredQueueFileIsReusedForTheNextMessage) {
          "Subject: first\r\n\r\n" + std::string(3000, 'x') + "\r\n");
   h.rt->run_deliveries_once();
   ASSERT_EQ(testing::list_dir(paths.spare_dir()).size(), 1u);
-  auto id = h.send("dana@contoso.com", {rcpt("kate@example.test")}, "Subject: second\r\n\r\nhi\r\n");
+  auto id =
+      h.send("dana@contoso.com", {rcpt("kate@example.test")}, "Subject: second\r\n\r\nhi\r\n");
   EXPECT_TRUE(testing::list_dir(paths.spare_dir()).empty());
   QueueFileInfo info;
   ASSERT_FALSE(read_queue_file_info(paths.message_file(id), info));
