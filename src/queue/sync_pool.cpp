@@ -1,5 +1,6 @@
 #include "queue/sync_pool.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace mailroom::queue {
@@ -28,6 +29,10 @@ std::vector<std::error_code> SyncPool::sync_all(const std::vector<Request>& requ
   // The caller syncs the first request itself (one thread hop fewer) and hands the others to
   // the pool, waking one worker per job: waking every idle worker for each batch made them
   // contend for this mutex (bench/ANALYSIS.md measured it at 11 % of the server's CPU).
+  // Start writeback of every file first: with a bounded pool a file may wait for a free thread,
+  // and its data is then already on the way (bench/fsync_strategies.cpp).
+  for (const auto& r : requests)
+    if (r.data_only) (void)::sync_file_range(r.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   std::size_t remaining = requests.size() - 1;
   std::condition_variable done;
   {

@@ -21,7 +21,10 @@ namespace mailroom::queue {
 
 class SyncPool {
  public:
-  explicit SyncPool(std::size_t max_threads = 64);
+  // 8: with 200 sessions a batch holds dozens of files, and a thread per file scaled worse than
+  // 8 threads after sync_file_range (bench/ANALYSIS.md, scenario e200: ~850-1,030 against
+  // 1,300-1,590 msg/s).
+  explicit SyncPool(std::size_t max_threads = 8);
   ~SyncPool();
   SyncPool(const SyncPool&) = delete;
   SyncPool& operator=(const SyncPool&) = delete;
