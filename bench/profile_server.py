@@ -63,6 +63,15 @@ def _run(server, scenario, messages):
     return run_throughput(server, sc, quick=False)
 
 
+def _run_traced(tracer_argv, server, scenario, messages):
+    """One run of the scenario with a tracer (perf, strace) attached for exactly its duration."""
+    tracer = _attach(tracer_argv)
+    try:
+        return _run(server, scenario, messages)
+    finally:
+        _detach(tracer)
+
+
 def _describe(label, r):
     return (f"{label}: {r.messages} msgs, {r.messages_per_s:,.0f} msg/s delivered, "
             f"{r.accepted_per_s:,.0f} msg/s accepted, {r.cpu_ms_per_message:.2f} server CPU ms/msg")
@@ -71,12 +80,8 @@ def _describe(label, r):
 def perf_profile(server, scenario, messages, out_dir):
     data = os.path.join(out_dir, "perf.data")
     # DWARF unwinding: the release build keeps no frame pointers, so -g alone loses user stacks.
-    perf = _attach(["perf", "record", "--call-graph", "dwarf,16384", "-F", "499",
-                    "-p", str(server.root_pid()), "-o", data])
-    try:
-        result = _run(server, scenario, messages)
-    finally:
-        _detach(perf)
+    result = _run_traced(["perf", "record", "--call-graph", "dwarf,16384", "-F", "499",
+                          "-p", str(server.root_pid()), "-o", data], server, scenario, messages)
     reports = {
         "perf-self.txt": ["--no-children", "--sort", "dso,symbol", "-g", "none",
                           "--percent-limit", "0.7"],
@@ -119,11 +124,7 @@ def syscall_counts(server, scenario, messages, out_dir):
     dir_fd = _fd_of(pid, os.path.join(server.data_dir, "queue", "messages"))
     if dir_fd is not None:
         argv += ["-e", "syscalls:sys_enter_fsync", "--filter", f"fd == {dir_fd}"]
-    tracer = _attach(argv)
-    try:
-        result = _run(server, scenario, messages)
-    finally:
-        _detach(tracer)
+    result = _run_traced(argv, server, scenario, messages)
     counts = []
     with open(out) as f:
         for line in f:
@@ -141,11 +142,8 @@ def io_thread_trace(server, scenario, messages, out_dir):
     """`perf trace -s` on the SMTP I/O thread alone (the main thread: tid == pid): how long it
     waits in epoll_wait (idle) and how long it spends in each syscall, e.g. blocked in write()."""
     out = os.path.join(out_dir, "io-thread-syscalls.txt")
-    tracer = _attach(["perf", "trace", "-s", "-o", out, "-t", str(server.root_pid())])
-    try:
-        result = _run(server, scenario, messages)
-    finally:
-        _detach(tracer)
+    result = _run_traced(["perf", "trace", "-s", "-o", out, "-t", str(server.root_pid())],
+                         server, scenario, messages)
     rows = []
     with open(out) as f:
         for line in f:
@@ -158,12 +156,8 @@ def io_thread_trace(server, scenario, messages, out_dir):
 def strace_syncs(server, scenario, messages, out_dir):
     """Every fsync/fdatasync with the path of its descriptor (strace -y: slows the server)."""
     syncs = os.path.join(out_dir, "strace-syncs.txt")
-    tracer = _attach(["strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync",
-                      "-o", syncs, "-p", str(server.root_pid())])
-    try:
-        return _run(server, scenario, messages)
-    finally:
-        _detach(tracer)
+    return _run_traced(["strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync",
+                        "-o", syncs, "-p", str(server.root_pid())], server, scenario, messages)
 
 
 def _work_disk():
