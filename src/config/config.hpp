@@ -10,14 +10,18 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mailroom::config {
 
 // A bad configuration: `what()` is one line naming the key, e.g. "listener[0].tls: must be ...".
+// The message is always one line: control octets in it (a quoted TOML key may hold "\n", and
+// values and toml++'s own messages are echoed) are shown escaped, so a log line or the one-line
+// error of `mailroom check-config` cannot be split or forged by the configuration's text.
 class ConfigError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ConfigError(std::string_view message);
 };
 
 enum class TlsMode { None, StartTls, Implicit };

@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 using namespace mailroom::config;
@@ -60,6 +61,13 @@ TEST(Config, ErrorsNameTheKey) {
             "listener[0].max_recipients: must be between 1 and 100000");
   EXPECT_EQ(msg("[[listener]]\naddress = \"127.0.0.1\"\n"),
             "listener[0].address: must be host:port (got \"127.0.0.1\")");
+  EXPECT_EQ(msg("[[listener]]\naddress = \"localhost:25\"\n"),
+            "listener[0].address: host must be an IP address or * (got \"localhost:25\")");
+  EXPECT_EQ(msg("[[listener]]\naddress = \"127.0.0.1/8:25\"\n"),
+            "listener[0].address: host must be an IP address or * (got \"127.0.0.1/8:25\")");
+  for (const char* good : {"*:25", "0.0.0.0:25", "[::1]:2525", "::1:2525", "[::]:25"}) {
+    EXPECT_EQ(msg(fmt::format("[[listener]]\naddress = \"{}\"\n", good)), "no error") << good;
+  }
   EXPECT_EQ(msg("[[listener]]\nremote_ranges = [\"10.0.0.0/33\"]\n"),
             "listener[0].remote_ranges: invalid address range \"10.0.0.0/33\"");
   EXPECT_EQ(msg("bogus = 1\n"), "bogus: unknown key");
@@ -70,6 +78,18 @@ TEST(Config, RenderRoundTrips) {
   auto c = default_config();
   c.server.hostname = "mx.example.test";
   auto again = parse_config(render_config(c));
+  EXPECT_EQ(render_config(again), render_config(c));
+}
+
+// Found by config_fuzz: a value with a newline and three quotes in a row was rendered as a '''
+// literal string that check-config could not read back.
+TEST(Config, RenderQuotesAnyStringSoItReadsBack) {
+  auto c = default_config();
+  c.server.banner = "a b '''' \"\"\" \\ \t end";
+  c.server.data_dir = "/var/x'''y\n";
+  auto again = parse_config(render_config(c));
+  EXPECT_EQ(again.server.banner, c.server.banner);
+  EXPECT_EQ(again.server.data_dir, c.server.data_dir);
   EXPECT_EQ(render_config(again), render_config(c));
 }
 
@@ -93,6 +113,29 @@ TEST(Config, ClientAbuseLimits) {
 
 // Regression (config_fuzz): toml++ quotes the offending character raw, so a syntax error at a line
 // end used to put a newline inside our one-line error.
+// Found by config_fuzz after the syntax-error fix: a quoted key or a string value holding an
+// escaped newline came back raw in "unknown key" and in the messages that echo values.
+TEST(Config, EchoedKeysAndValuesStayOnOneLine) {
+  const char* inputs[] = {
+      "\"a\\nb\" = 1\n",
+      "[server]\n\"x\\r\\ny\" = 1\n",
+      "[[listener]]\nname = \"in\"\naddress = \"127.0.0.1\\n:25\"\n",
+      "[[listener]]\nname = \"in\"\naddress = \"127.0.0.1:2\\u0000\"\n",
+      "[[listener]]\nname = \"in\\n\"\naddress = \"localhost:25\"\n",
+  };
+  for (const char* input : inputs) {
+    try {
+      parse_config(input, "bad.toml");
+      FAIL() << "parsed: " << input;
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+      EXPECT_EQ(what.find('\r'), std::string::npos) << what;
+      EXPECT_EQ(what.find('\0'), std::string::npos) << what;
+    }
+  }
+}
+
 TEST(Config, SyntaxErrorsStayOnOneLine) {
   try {
     parse_config("\"quoted.key\" = [i\nl1mits]\n", "bad.toml");
