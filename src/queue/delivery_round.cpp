@@ -49,11 +49,9 @@ void DeliveryRound::remove_message(const MessageRecord& record) {
 }
 
 void DeliveryRound::quarantine(const std::string& id) {
-  std::string dir = paths_.root + "/corrupt";
-  ::mkdir(dir.c_str(), 0700);
-  ::rename(paths_.message_file(id).c_str(), (dir + "/" + id).c_str());
+  quarantine_queue_file(paths_, id);
   spdlog::error("queue: id={} queue file failed its checksum; moved to {} and not delivered", id,
-                dir);
+                paths_.corrupt_dir());
 }
 
 void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, std::int64_t now) {

@@ -389,4 +389,9 @@ std::size_t remove_incoming_leftovers(const QueuePaths& paths) {
   return removed;
 }
 
+void quarantine_queue_file(const QueuePaths& paths, std::string_view id) {
+  ::mkdir(paths.corrupt_dir().c_str(), 0700);
+  ::rename(paths.message_file(id).c_str(), (paths.corrupt_dir() + "/" + std::string(id)).c_str());
+}
+
 }  // namespace mailroom::queue

@@ -66,6 +66,7 @@ struct QueuePaths {
   std::string incoming_dir() const { return root + "/incoming"; }
   std::string messages_dir() const { return root + "/messages"; }
   std::string spare_dir() const { return root + "/spare"; }
+  std::string corrupt_dir() const { return root + "/corrupt"; }
   std::string incoming_file(std::string_view id) const;
   std::string message_file(std::string_view id) const;
   std::string state_db() const { return root + "/state.db"; }
@@ -112,6 +113,10 @@ std::vector<std::string> list_committed_ids(const QueuePaths& paths);
 // Removes everything in incoming/: files left by a crash mid-receive or mid-commit. Returns how
 // many were removed.
 std::size_t remove_incoming_leftovers(const QueuePaths& paths);
+
+// Moves messages/<id> into corrupt/ (created when missing), where it is kept for the admin and
+// never delivered.
+void quarantine_queue_file(const QueuePaths& paths, std::string_view id);
 
 // fsync() of a directory; the way to make a create, rename or unlink in it durable.
 std::error_code fsync_directory(const std::string& dir);

@@ -169,11 +169,17 @@ class QueueRuntimeImpl final : public QueueRuntime {
             ec == std::errc::illegal_byte_sequence ? "not a complete queue file" : ec.message());
         continue;
       }
-      // The file name is the id (group_commit.hpp); a file renamed by hand keeps working.
+      // The file name is the id (group_commit.hpp). A file naming another id is what a power cut
+      // leaves when a spare was renamed for a new message before any of its bytes reached the
+      // disk: the old, delivered message, whole and with a valid checksum. Delivering it would
+      // deliver that message again (its Maildir copies are named after the old id).
       if (info.envelope.id != id) {
-        spdlog::warn("queue: id={} envelope names id={}; using the file name", id,
-                     info.envelope.id);
-        info.envelope.id = id;
+        quarantine_queue_file(paths_, id);
+        spdlog::error(
+            "queue: id={} holds the envelope of id={} (a reused file the new message never "
+            "reached); moved to {} and not delivered",
+            id, info.envelope.id, paths_.corrupt_dir());
+        continue;
       }
       MessageRecord r;
       r.states.resize(info.envelope.recipients.size());

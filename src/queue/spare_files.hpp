@@ -18,9 +18,11 @@
 // file in spare/, which start-up removes. The taker must cut the file to what it wrote (the group
 // commit does, before the rename into messages/ and the fsync): nothing of an earlier message
 // survives past the new footer, and a file torn by a power cut fails its footer or checksum like
-// any other torn queue file (queue_file.hpp). Spares hold delivered mail until reused, in the
-// queue directory (mode 0700, like the queue itself), at most `max_spares` files; the rest are
-// unlinked. Thread-safe.
+// any other torn queue file (queue_file.hpp). One power cut passes both: the rename reached the
+// disk and none of the new bytes did, so the file is still the old message, whole. Its envelope
+// names the old id, so recovery (runtime.cpp) quarantines it instead of delivering it again. Spares
+// hold delivered mail until reused, in the queue directory (mode 0700, like the queue itself), at
+// most `max_spares` files; the rest are unlinked. Thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -245,6 +245,30 @@ TEST(DeliverySchedule, DeliveredQueueFileIsReusedForTheNextMessage) {
   EXPECT_TRUE(found);
 }
 
+// A power cut right after a spare was renamed for a new message, before any of the new bytes
+// reached the disk, leaves the old (delivered) message whole, with a valid checksum, under the new
+// id. It must not be delivered again: its envelope names the old id, so recovery quarantines it.
+TEST(DeliverySchedule, ReusedFileStillHoldingTheDeliveredMessageIsNotDeliveredAgain) {
+  Harness h;
+  QueuePaths paths(h.cfg.queue_dir());
+  auto old_id = h.send("chris@contoso.com", {rcpt("kate@example.test")});
+  auto old_bytes = testing::read_file(paths.message_file(old_id));
+  h.rt->run_deliveries_once();
+  ASSERT_EQ(h.mailbox("kate").size(), 1u);
+  auto new_id = h.rt->queue().new_message_id();
+  h.rt.reset();
+  std::ofstream(paths.message_file(new_id), std::ios::binary) << old_bytes;
+  QueueFileInfo info;
+  ASSERT_FALSE(read_queue_file_info(paths.message_file(new_id), info));
+  ASSERT_FALSE(verify_queue_file(paths.message_file(new_id), info));  // only the id tells
+  h.start();
+  EXPECT_EQ(h.rt->queued_messages(), 0u);
+  h.rt->run_deliveries_once();
+  EXPECT_EQ(h.mailbox("kate").size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(paths.corrupt_dir() + "/" + new_id));
+  EXPECT_FALSE(std::filesystem::exists(paths.message_file(new_id)));
+}
+
 // A queue left by an earlier version (V1 footer, BLAKE2b-128) is delivered after an upgrade.
 TEST(DeliverySchedule, QueueFileWrittenByAnEarlierVersionIsDeliveredAfterUpgrade) {
   Harness h;
