@@ -43,7 +43,7 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="about a tenth of the messages: smoke run")
     p.add_argument("--scenarios", default=",".join(ALL_GROUPS),
                    help=f"comma-separated subset of {','.join(ALL_GROUPS)} (default: all)")
-    p.add_argument("--runs", type=int, default=None, help="runs per scenario (default 3, quick 1)")
+    p.add_argument("--runs", type=int, default=None, help="runs per scenario (default 5, quick 1)")
     p.add_argument("--built-from",
                    help="what the mailroom binary was built from, for the report (default: the "
                         "repository's HEAD, flagged when src/ has uncommitted changes)")
@@ -60,7 +60,7 @@ def parse_args(argv):
     if not args.postfix_only and not args.mailroom and not args.report_only:
         p.error("--mailroom PATH is required (or --postfix-only)")
     if args.runs is None:
-        args.runs = 1 if args.quick else 3
+        args.runs = 1 if args.quick else 5
     if args.runs < 1:
         p.error("--runs must be at least 1")
     return args
