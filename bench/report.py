@@ -268,7 +268,7 @@ file per recipient) is in a Maildir `new/` folder; both servers fsync before the
 is user+sys of the server's whole process tree (for Postfix: master and every child, including
 the ones that exited) ÷ messages. Latency is end-of-data → 250 as seen by `bench/smtp_load.py`:
 a probe session sending one message at a time (20 ms apart) beside smtp-source, or every message
-in the STARTTLS scenario.
+in the STARTTLS scenario. {meta.get('isolation', '') or 'Both servers share the file system as they find it'}.
 
 ## Throughput
 

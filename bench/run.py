@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import report  # noqa: E402
 from certs import bench_certificate  # noqa: E402
-from common import BENCH_DIR, WORK_DIR, BenchError, free_loopback_port  # noqa: E402
+from common import (BENCH_DIR, WORK_DIR, BenchError, free_loopback_port,  # noqa: E402
+                    isolate_work_dirs)
 from idle_connections import measure_idle  # noqa: E402
 from mailroom_instance import MailroomInstance  # noqa: E402
 from measure import run_sink, run_throughput  # noqa: E402
@@ -210,6 +211,7 @@ class Bench:
             "mailroom_version": "not run",
             "mailroom_describe": "mailroom was not run",
             "errors": self.errors,
+            "isolation": getattr(self.args, "isolation", ""),
         }
         if len(self.servers) > 1:
             meta["mailroom_version"] = self.servers[1].version()
@@ -248,6 +250,8 @@ def main(argv):
     if os.geteuid() != 0:
         raise BenchError("run as root: a private Postfix instance needs it (postfix -c DIR start)")
     os.makedirs(WORK_DIR, exist_ok=True)
+    args.isolation = isolate_work_dirs()
+    log(args.isolation)
     # SIGTERM (e.g. from make or a CI timeout) must still stop the servers: make it an exception.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench(args)
