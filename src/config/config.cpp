@@ -30,11 +30,6 @@ std::string one_line(std::string_view text) {
   }
   return out;
 }
-}  // namespace
-
-ConfigError::ConfigError(std::string_view message) : std::runtime_error(one_line(message)) {}
-
-namespace {
 
 // Reads typed keys from one TOML table and remembers which keys were seen, so that an unknown
 // key (usually a typo) is reported instead of silently ignored.
@@ -135,9 +130,7 @@ void check_address(const std::string& key, const std::string& address) {
     throw ConfigError(fmt::format("{}: invalid port in \"{}\"", key, address));
   // The listener binds exactly what it is given, so the host must be an IP literal (or "*"):
   // refused here, with the key, rather than at bind time.
-  auto host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  auto host = listener_host(address);
   in6_addr ip{};
   if (host != "*" && inet_pton(AF_INET, host.c_str(), &ip) != 1 &&
       inet_pton(AF_INET6, host.c_str(), &ip) != 1)
@@ -198,6 +191,15 @@ ListenerConfig read_listener(const toml::table& t, const std::string& path) {
 }
 
 }  // namespace
+
+ConfigError::ConfigError(std::string_view message) : std::runtime_error(one_line(message)) {}
+
+std::string listener_host(std::string_view address) {
+  auto host = address.substr(0, address.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return std::string(host);
+}
 
 const char* to_string(TlsMode m) {
   switch (m) {

@@ -5,8 +5,9 @@
 // message over the old bytes and cuts the file to the new length. The file system then neither
 // frees nor allocates an inode per message, and for messages of similar size not even data
 // blocks: no block freed means no discard request to the disk (this file system is mounted with
-// `discard`, which made every unlink and truncate wait for one), and a file whose size did not
-// change costs fdatasync only its data. That matters most on ext4
+// `discard`, which made every unlink and truncate wait for one). (fdatasync still writes the
+// inode: ext4 without a journal writes it after any change, timestamps included; padding files
+// to a stable size saved no disk write, bench/ANALYSIS.md.) That matters most on ext4
 // without a journal (this machine, bench/ANALYSIS.md): it will not reuse an inode freed in the
 // last minute, so with mail churn every create scanned past thousands of recently freed inodes
 // (find_inode_bit → recently_deleted: up to a sixth of the server's CPU). Elsewhere it still saves

@@ -8,9 +8,7 @@ namespace mailroom::server {
 
 asio::ip::tcp::endpoint parse_endpoint(const std::string& address) {
   auto colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  std::string host = config::listener_host(address);
   std::error_code ec;
   auto ip = asio::ip::make_address(host == "*" ? "0.0.0.0" : host, ec);
   if (ec) throw std::runtime_error(fmt::format("listener address {}: not an IP address", address));
