@@ -1,6 +1,6 @@
 // bench/fsync_strategies: how long it takes to make a batch of new files durable, three ways.
 //
-// The evidence behind the choice in src/queue/sync_pool.hpp (see bench/ANALYSIS.md). For batches
+// The evidence behind the choice in src/util/sync_pool.hpp (see bench/ANALYSIS.md). For batches
 // of 1, 4, 8 and 16 new 4 KB files, each created in in/ and renamed into out/ as the group
 // commit does, it times (median of 40 batches):
 //   serial    fdatasync each file, one after another, then fsync out/

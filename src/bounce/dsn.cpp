@@ -26,14 +26,14 @@ std::string one_line(std::string_view s) {
 
 }  // namespace
 
-bool wants_dsn(const std::string& sender, const queue::EnvelopeRecipient& r, DsnAction action) {
+bool wants_dsn(const std::string& sender, const spool::EnvelopeRecipient& r, DsnAction action) {
   if (sender.empty()) return false;
-  if (r.notify & queue::NotifyNever) return false;
-  if (action == DsnAction::Delivered) return (r.notify & queue::NotifySuccess) != 0;
-  return r.notify == queue::NotifyDefault || (r.notify & queue::NotifyFailure) != 0;
+  if (r.notify & smtp::kNotifyNever) return false;
+  if (action == DsnAction::Delivered) return (r.notify & smtp::kNotifySuccess) != 0;
+  return r.notify == smtp::kNotifyDefault || (r.notify & smtp::kNotifyFailure) != 0;
 }
 
-bool returns_full_message(const queue::Envelope& original, DsnAction action,
+bool returns_full_message(const spool::Envelope& original, DsnAction action,
                           std::uint64_t original_size) {
   if (original.ret == "HDRS") return false;
   if (action == DsnAction::Delivered && original.ret != "FULL") return false;
@@ -126,11 +126,11 @@ std::string build_dsn(const DsnRequest& q) {
   return m;
 }
 
-queue::Envelope dsn_envelope(const DsnRequest& q) {
-  queue::Envelope e;
+spool::Envelope dsn_envelope(const DsnRequest& q) {
+  spool::Envelope e;
   e.id = q.dsn_id;
   e.sender = "";  // RFC 5321 6.1: notifications use the null reverse-path
-  e.recipients.push_back({q.original.sender, "", queue::NotifyNever});
+  e.recipients.push_back({q.original.sender, "", smtp::kNotifyNever});
   e.body_type =
       (q.original.body_type == "7BIT" || q.original.body_type.empty()) ? "7BIT" : "8BITMIME";
   e.smtputf8 = q.original.smtputf8;

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "queue/queue.hpp"
+#include "spool/envelope.hpp"
 
 namespace mailroom::bounce {
 
@@ -28,16 +28,16 @@ inline constexpr std::uint64_t kFullReturnLimitBytes = 50000;
 enum class DsnAction { Failed, Delivered };
 
 // Whether recipient `r` of a message from `sender` should be reported for `action`.
-bool wants_dsn(const std::string& sender, const queue::EnvelopeRecipient& r, DsnAction action);
+bool wants_dsn(const std::string& sender, const spool::EnvelopeRecipient& r, DsnAction action);
 
 struct DsnRecipient {
-  queue::EnvelopeRecipient recipient;
+  spool::EnvelopeRecipient recipient;
   std::string reason;  // "5.1.1 <kate@example.test>: user unknown" (status first)
   std::int64_t last_attempt_unix = 0;
 };
 
 struct DsnRequest {
-  queue::Envelope original;
+  spool::Envelope original;
   DsnAction action = DsnAction::Failed;
   std::vector<DsnRecipient> recipients;
   std::string original_headers;  // header section of the original, CRLF
@@ -49,13 +49,13 @@ struct DsnRequest {
 };
 
 // True when the request should carry the full original rather than headers only.
-bool returns_full_message(const queue::Envelope& original, DsnAction action,
+bool returns_full_message(const spool::Envelope& original, DsnAction action,
                           std::uint64_t original_size);
 
 // The complete DSN message (CRLF line endings).
 std::string build_dsn(const DsnRequest& request);
 
 // The envelope the DSN is queued with: null sender, the original sender as only recipient.
-queue::Envelope dsn_envelope(const DsnRequest& request);
+spool::Envelope dsn_envelope(const DsnRequest& request);
 
 }  // namespace mailroom::bounce

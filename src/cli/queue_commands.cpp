@@ -7,8 +7,8 @@
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "queue/admin_client.hpp"
-#include "queue/message_id.hpp"
-#include "queue/queue_file.hpp"
+#include "spool/message_id.hpp"
+#include "spool/queue_file.hpp"
 
 namespace mailroom::cli {
 namespace {
@@ -20,9 +20,9 @@ struct QueueOptions {
   int timeout_s = 30;
 };
 
-queue::QueuePaths load_paths(const QueueOptions& o) {
+spool::QueuePaths load_paths(const QueueOptions& o) {
   try {
-    return queue::QueuePaths(config::load_config(o.config_path).queue_dir());
+    return spool::QueuePaths(config::load_config(o.config_path).queue_dir());
   } catch (const config::ConfigError& e) {
     std::cerr << "mailroom: " << e.what() << "\n";
     throw CLI::RuntimeError(2);
@@ -70,14 +70,14 @@ void add_queue_commands(CLI::App& app) {
   show->callback([opts] {
     run_guarded([&] {
       auto paths = load_paths(*opts);
-      opts->id = queue::normalize_message_id(opts->id);
-      if (!queue::is_valid_message_id(opts->id)) {
+      opts->id = spool::normalize_message_id(opts->id);
+      if (!spool::is_valid_message_id(opts->id)) {
         std::cerr << "mailroom: " << opts->id << ": not a queue id\n";
         throw CLI::RuntimeError(2);
       }
       auto m = queue::read_queued_message(paths, opts->id);
       std::string headers;
-      if (!m || queue::read_headers(paths.message_file(opts->id), m->size, headers)) {
+      if (!m || spool::read_headers(paths.message_file(opts->id), m->size, headers)) {
         std::cerr << "mailroom: " << opts->id << ": not in the queue\n";
         throw CLI::RuntimeError(1);
       }
@@ -90,7 +90,7 @@ void add_queue_commands(CLI::App& app) {
   flush->add_option("id", opts->flush_id, "queue id (default: every message)");
   flush->callback([opts] {
     run_guarded([&] {
-      opts->flush_id = queue::normalize_message_id(opts->flush_id);
+      opts->flush_id = spool::normalize_message_id(opts->flush_id);
       finish(queue::run_admin_command(load_paths(*opts), "flush", opts->flush_id,
                                       std::chrono::seconds(opts->timeout_s)));
     });
@@ -106,7 +106,7 @@ void add_queue_commands(CLI::App& app) {
     std::string v = verb;
     cmd->callback([opts, v] {
       run_guarded([&] {
-        opts->id = queue::normalize_message_id(opts->id);
+        opts->id = spool::normalize_message_id(opts->id);
         finish(queue::run_admin_command(load_paths(*opts), v, opts->id,
                                         std::chrono::seconds(opts->timeout_s)));
       });

@@ -87,7 +87,7 @@ bool has_delivered_to(std::string_view headers, std::string_view address) {
 
 LocalDelivery::LocalDelivery(std::string mailbox_root, std::string hostname,
                              std::shared_ptr<directory::Directory> directory,
-                             queue::SyncPool& sync_pool)
+                             util::SyncPool& sync_pool)
     : mailbox_root_(std::move(mailbox_root)),
       hostname_(std::move(hostname)),
       directory_(std::move(directory)),
@@ -114,7 +114,7 @@ std::vector<JobResult> LocalDelivery::deliver(const std::vector<DeliveryJob>& jo
     // A file reloaded at start may be a torn write or damaged on disk: that is what the checksum
     // is for.
     std::error_code verify_ec;
-    if (job.recovered) verify_ec = queue::verify_queue_file(job.message_path, job.info);
+    if (job.recovered) verify_ec = spool::verify_queue_file(job.message_path, job.info);
     if (auto ec = verify_ec) {
       if (ec == std::errc::illegal_byte_sequence) {
         results[j].corrupt = true;
@@ -127,7 +127,7 @@ std::vector<JobResult> LocalDelivery::deliver(const std::vector<DeliveryJob>& jo
       continue;
     }
     std::string headers;
-    if (auto ec = queue::read_headers(job.message_path, job.info.body_bytes, headers)) {
+    if (auto ec = spool::read_headers(job.message_path, job.info.body_bytes, headers)) {
       for (const auto& a : job.recipients)
         results[j].recipients.push_back({a.index, Outcome::Deferred,
                                          "4.3.0 cannot read queue file: " + ec.message(),

@@ -33,8 +33,8 @@
 #include <vector>
 
 #include "directory/directory.hpp"
-#include "queue/queue_file.hpp"
-#include "queue/sync_pool.hpp"
+#include "spool/queue_file.hpp"
+#include "util/sync_pool.hpp"
 
 namespace mailroom::delivery {
 
@@ -47,7 +47,7 @@ struct RecipientAttempt {
 
 struct DeliveryJob {
   std::string message_path;
-  queue::QueueFileInfo info;
+  spool::QueueFileInfo info;
   std::vector<RecipientAttempt> recipients;
   bool recovered = false;  // reloaded at start: a crash may have left copies already delivered
 };
@@ -67,7 +67,7 @@ struct JobResult {
 class LocalDelivery {
  public:
   LocalDelivery(std::string mailbox_root, std::string hostname,
-                std::shared_ptr<directory::Directory> directory, queue::SyncPool& sync_pool);
+                std::shared_ptr<directory::Directory> directory, util::SyncPool& sync_pool);
 
   // Delivers a batch: all Maildir files of all jobs are synced together. One result per job.
   std::vector<JobResult> deliver(const std::vector<DeliveryJob>& jobs);
@@ -76,7 +76,7 @@ class LocalDelivery {
   std::string mailbox_root_;
   std::string hostname_;
   std::shared_ptr<directory::Directory> directory_;
-  queue::SyncPool& sync_pool_;
+  util::SyncPool& sync_pool_;
 };
 
 // Header-section helpers (CRLF text, no final empty line), exposed for tests.

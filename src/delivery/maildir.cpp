@@ -10,12 +10,11 @@
 #include <atomic>
 #include <map>
 
-#include "queue/message_id.hpp"
+#include "spool/message_id.hpp"
+#include "util/posix_file.hpp"
 
 namespace mailroom::delivery {
 namespace {
-
-std::error_code last_error() { return {errno, std::system_category()}; }
 
 std::atomic<std::uint64_t> g_delivery_counter{0};
 
@@ -70,7 +69,7 @@ class LfWriter {
       ssize_t n = ::write(fd_, rest.data(), rest.size());
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        error_ = n < 0 ? last_error() : std::make_error_code(std::errc::no_space_on_device);
+        error_ = n < 0 ? util::last_error() : std::make_error_code(std::errc::no_space_on_device);
         break;
       }
       rest.remove_prefix(static_cast<std::size_t>(n));
@@ -86,20 +85,6 @@ class LfWriter {
   std::uint64_t bare_lf_ = 0;
   std::error_code error_;
 };
-
-bool is_directory(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::error_code fsync_path(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return last_error();
-  std::error_code ec;
-  if (::fsync(fd) != 0) ec = last_error();
-  ::close(fd);
-  return ec;
-}
 
 }  // namespace
 
@@ -118,7 +103,7 @@ std::optional<std::string> maildir_for(const std::string& mailbox_root,
   if (!mailbox.folder.empty() && is_safe_maildir_component(mailbox.folder) &&
       mailbox.folder.find("..") == std::string::npos) {
     std::string folder = inbox + "/." + mailbox.folder;
-    if (is_directory(folder)) return folder;
+    if (util::is_directory(folder)) return folder;
   }
   return inbox;
 }
@@ -151,9 +136,9 @@ std::set<std::string> queue_ids_in_maildir(const std::string& maildir) {
       auto first_dot = name.find('.');
       auto underscore = name.find('_', first_dot == std::string_view::npos ? 0 : first_dot);
       if (first_dot == std::string_view::npos || underscore == std::string_view::npos) continue;
-      auto id = name.substr(underscore + 1, queue::kMessageIdLength);
+      auto id = name.substr(underscore + 1, spool::kMessageIdLength);
       if (underscore + 1 + id.size() < name.size() && name[underscore + 1 + id.size()] == '.' &&
-          queue::is_valid_message_id(id))
+          spool::is_valid_message_id(id))
         ids.emplace(id);
     }
     ::closedir(d);
@@ -162,32 +147,21 @@ std::set<std::string> queue_ids_in_maildir(const std::string& maildir) {
 }
 
 std::error_code ensure_maildir(const std::string& maildir) {
-  std::vector<std::string> missing;
-  for (std::string d = maildir; !d.empty() && !is_directory(d);) {
-    missing.push_back(d);
-    auto slash = d.find_last_of('/');
-    if (slash == std::string::npos || slash == 0) break;
-    d = d.substr(0, slash);
-  }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) return last_error();
-    auto parent = it->substr(0, it->find_last_of('/'));
-    if (auto ec = fsync_path(parent.empty() ? "/" : parent)) return ec;
-  }
+  if (auto ec = util::make_directories(maildir)) return ec;
   bool created = false;
   for (const char* sub : {"/tmp", "/new", "/cur"}) {
     std::string d = maildir + sub;
     if (::mkdir(d.c_str(), 0700) == 0) {
       created = true;
     } else if (errno != EEXIST) {
-      return last_error();
+      return util::last_error();
     }
   }
-  if (created) return fsync_path(maildir);
+  if (created) return util::fsync_directory(maildir);
   return {};
 }
 
-MaildirBatch::MaildirBatch(queue::SyncPool& sync_pool, std::string hostname)
+MaildirBatch::MaildirBatch(util::SyncPool& sync_pool, std::string hostname)
     : sync_pool_(sync_pool), hostname_(std::move(hostname)) {}
 
 MaildirBatch::~MaildirBatch() {
@@ -230,14 +204,14 @@ std::error_code MaildirBatch::write_entry(Entry& e, std::string_view headers,
     e.fd = ::open(e.tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   }
   if (e.fd < 0) {
-    auto ec = last_error();
+    auto ec = util::last_error();
     e.tmp_path.clear();  // not ours to unlink
     return ec;
   }
   LfWriter out(e.fd);
   out.feed(headers);
   int src = ::open(source_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (src < 0) return last_error();
+  if (src < 0) return util::last_error();
   std::string chunk(65536, '\0');
   std::error_code ec;
   for (std::uint64_t off = body_offset; off < body_end && !out.error();) {
@@ -245,7 +219,7 @@ std::error_code MaildirBatch::write_entry(Entry& e, std::string_view headers,
     ssize_t n = ::pread(src, chunk.data(), want, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      ec = n < 0 ? last_error() : std::make_error_code(std::errc::io_error);
+      ec = n < 0 ? util::last_error() : std::make_error_code(std::errc::io_error);
       break;
     }
     out.feed(std::string_view(chunk.data(), static_cast<std::size_t>(n)));
@@ -262,7 +236,7 @@ std::error_code MaildirBatch::write_entry(Entry& e, std::string_view headers,
 std::vector<std::error_code> MaildirBatch::commit() {
   committed_ = true;
   std::vector<std::error_code> results(entries_.size());
-  std::vector<queue::SyncPool::Request> file_syncs;
+  std::vector<util::SyncPool::Request> file_syncs;
   std::vector<std::size_t> file_index;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     if (entries_[i].error) continue;
@@ -293,19 +267,19 @@ std::vector<std::error_code> MaildirBatch::commit() {
     if (!renamed && errno == ENOENT && !ensure_maildir(e.maildir))  // new/ removed meanwhile
       renamed = ::rename(e.tmp_path.c_str(), e.final_path.c_str()) == 0;
     if (!renamed) {
-      e.error = last_error();
+      e.error = util::last_error();
       ::unlink(e.tmp_path.c_str());
       continue;
     }
     by_dir[e.maildir + "/new"].push_back(i);
   }
   std::vector<int> dir_fds;
-  std::vector<queue::SyncPool::Request> dir_syncs;
+  std::vector<util::SyncPool::Request> dir_syncs;
   std::vector<std::vector<std::size_t>*> dir_entries;
   for (auto& [dir, idx] : by_dir) {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-      auto ec = last_error();
+      auto ec = util::last_error();
       for (auto i : idx) entries_[i].error = ec;
       continue;
     }

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "directory/directory.hpp"
-#include "queue/sync_pool.hpp"
+#include "util/sync_pool.hpp"
 
 namespace mailroom::delivery {
 
@@ -57,7 +57,7 @@ std::error_code ensure_maildir(const std::string& maildir);
 
 class MaildirBatch {
  public:
-  MaildirBatch(queue::SyncPool& sync_pool, std::string hostname);
+  MaildirBatch(util::SyncPool& sync_pool, std::string hostname);
   ~MaildirBatch();  // removes tmp files of a batch that was never committed
   MaildirBatch(const MaildirBatch&) = delete;
   MaildirBatch& operator=(const MaildirBatch&) = delete;
@@ -90,7 +90,7 @@ class MaildirBatch {
                               std::uint64_t body_offset, std::uint64_t body_end,
                               std::string_view queue_id);
 
-  queue::SyncPool& sync_pool_;
+  util::SyncPool& sync_pool_;
   std::string hostname_;
   std::vector<Entry> entries_;
   bool committed_ = false;

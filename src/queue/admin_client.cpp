@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "queue/admin.hpp"
-#include "queue/message_id.hpp"
+#include "spool/message_id.hpp"
 #include "util/rfc5322_date.hpp"
 
 namespace mailroom::queue {
@@ -20,7 +20,7 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::unique_ptr<StateDb> open_existing_db(const QueuePaths& paths) {
+std::unique_ptr<StateDb> open_existing_db(const spool::QueuePaths& paths) {
   if (!file_exists(paths.state_db())) return nullptr;
   return StateDb::open(paths.state_db(), false);
 }
@@ -74,7 +74,8 @@ AdminResult parse_result(const std::string& line) {
   return {1, line};
 }
 
-AdminResult offline(const QueuePaths& paths, const std::string& verb, const std::string& id) {
+AdminResult offline(const spool::QueuePaths& paths, const std::string& verb,
+                    const std::string& id) {
   const auto now = static_cast<std::int64_t>(std::time(nullptr));
   if (verb == "flush") {
     auto db = open_existing_db(paths);
@@ -94,8 +95,9 @@ AdminResult offline(const QueuePaths& paths, const std::string& verb, const std:
     return {0, fmt::format("{} deferred recipient(s) will be retried as soon as the server starts",
                            updates.size())};
   }
-  QueueFileInfo info;
-  if (read_queue_file_info(paths.message_file(id), info)) return {1, id + ": not in the queue"};
+  spool::QueueFileInfo info;
+  if (spool::read_queue_file_info(paths.message_file(id), info))
+    return {1, id + ": not in the queue"};
   if (verb == "delete") {
     if (::unlink(paths.message_file(id).c_str()) != 0) return {1, id + ": not in the queue"};
     if (auto db = open_existing_db(paths)) db->apply({}, {id});
@@ -127,11 +129,11 @@ std::string format_age(std::int64_t s) {
   return fmt::format("{}d{}h", s / 86400, (s % 86400) / 3600);
 }
 
-std::optional<QueuedMessageView> read_queued_message(const QueuePaths& paths,
+std::optional<QueuedMessageView> read_queued_message(const spool::QueuePaths& paths,
                                                      const std::string& id) {
-  if (!is_valid_message_id(id)) return std::nullopt;
-  QueueFileInfo info;
-  if (read_queue_file_info(paths.message_file(id), info)) return std::nullopt;
+  if (!spool::is_valid_message_id(id)) return std::nullopt;
+  spool::QueueFileInfo info;
+  if (spool::read_queue_file_info(paths.message_file(id), info)) return std::nullopt;
   QueuedMessageView v;
   v.states.resize(info.envelope.recipients.size());
   if (auto db = open_existing_db(paths))
@@ -142,14 +144,14 @@ std::optional<QueuedMessageView> read_queued_message(const QueuePaths& paths,
   return v;
 }
 
-std::vector<QueuedMessageView> read_queue(const QueuePaths& paths) {
+std::vector<QueuedMessageView> read_queue(const spool::QueuePaths& paths) {
   std::vector<QueuedMessageView> out;
   auto db = open_existing_db(paths);
   StateDb::AllStates rows;
   if (db) rows = db->load_all();
-  for (const auto& id : list_committed_ids(paths)) {
-    QueueFileInfo info;
-    if (read_queue_file_info(paths.message_file(id), info)) continue;  // removed meanwhile
+  for (const auto& id : spool::list_committed_ids(paths)) {
+    spool::QueueFileInfo info;
+    if (spool::read_queue_file_info(paths.message_file(id), info)) continue;  // removed meanwhile
     QueuedMessageView v;
     v.states.resize(info.envelope.recipients.size());
     if (auto it = rows.find(id); it != rows.end())
@@ -201,10 +203,11 @@ std::string format_details(const QueuedMessageView& m, const std::string& header
   for (std::size_t i = 0; i < e.recipients.size(); ++i) {
     const auto& r = e.recipients[i];
     std::string notify;
-    if (r.notify == NotifyDefault) notify = "default";
-    if (r.notify & NotifyNever) notify = "NEVER";
-    for (auto [flag, name] :
-         {std::pair{NotifySuccess, "SUCCESS"}, {NotifyFailure, "FAILURE"}, {NotifyDelay, "DELAY"}})
+    if (r.notify == smtp::kNotifyDefault) notify = "default";
+    if (r.notify & smtp::kNotifyNever) notify = "NEVER";
+    for (auto [flag, name] : {std::pair{smtp::kNotifySuccess, "SUCCESS"},
+                              {smtp::kNotifyFailure, "FAILURE"},
+                              {smtp::kNotifyDelay, "DELAY"}})
       if (r.notify & flag) notify += (notify.empty() ? "" : ",") + std::string(name);
     out +=
         fmt::format("  {} (NOTIFY={}{}): {}\n", r.address, notify,
@@ -215,10 +218,10 @@ std::string format_details(const QueuedMessageView& m, const std::string& header
   return out;
 }
 
-AdminResult run_admin_command(const QueuePaths& paths, const std::string& verb,
+AdminResult run_admin_command(const spool::QueuePaths& paths, const std::string& verb,
                               const std::string& id, std::chrono::milliseconds timeout) {
   if (verb != "flush" && verb != "delete" && verb != "bounce") return {2, "unknown command"};
-  if (!id.empty() && !is_valid_message_id(id)) return {2, id + ": not a queue id"};
+  if (!id.empty() && !spool::is_valid_message_id(id)) return {2, id + ": not a queue id"};
   if ((verb == "delete" || verb == "bounce") && id.empty()) return {2, "a queue id is required"};
   if (!file_exists(paths.root))
     return {1, id.empty() ? "the queue is empty" : id + ": not in the queue"};

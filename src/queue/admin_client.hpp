@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "queue/queue.hpp"
-#include "queue/queue_file.hpp"
 #include "queue/state_db.hpp"
+#include "spool/queue_file.hpp"
 
 namespace mailroom::queue {
 
@@ -31,8 +31,8 @@ struct QueuedMessageView {
   std::vector<RecipientState> states;  // one per recipient
 };
 
-std::vector<QueuedMessageView> read_queue(const QueuePaths& paths);
-std::optional<QueuedMessageView> read_queued_message(const QueuePaths& paths,
+std::vector<QueuedMessageView> read_queue(const spool::QueuePaths& paths);
+std::optional<QueuedMessageView> read_queued_message(const spool::QueuePaths& paths,
                                                      const std::string& id);
 
 // postqueue -p style: one block per message, recipients with state and last error.
@@ -47,7 +47,7 @@ struct AdminResult {
 };
 
 // verb: "flush" (id may be empty: every message), "delete", "bounce".
-AdminResult run_admin_command(const QueuePaths& paths, const std::string& verb,
+AdminResult run_admin_command(const spool::QueuePaths& paths, const std::string& verb,
                               const std::string& id, std::chrono::milliseconds timeout);
 
 // "3d4h", "12m5s", "42s": compact durations for listings.

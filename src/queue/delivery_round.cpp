@@ -25,7 +25,7 @@ bool is_complete(const MessageRecord& r) {
   return true;
 }
 
-DeliveryRound::DeliveryRound(QueuePaths paths, std::string hostname, RetryPolicy policy,
+DeliveryRound::DeliveryRound(spool::QueuePaths paths, std::string hostname, RetryPolicy policy,
                              delivery::LocalDelivery& local, StateDb& db, Queue& queue,
                              SpareFiles& spares)
     : paths_(std::move(paths)),
@@ -49,7 +49,7 @@ void DeliveryRound::remove_message(const MessageRecord& record) {
 }
 
 void DeliveryRound::quarantine(const std::string& id) {
-  quarantine_queue_file(paths_, id);
+  spool::quarantine_queue_file(paths_, id);
   spdlog::error("queue: id={} queue file failed its checksum; moved to {} and not delivered", id,
                 paths_.corrupt_dir());
 }
@@ -135,9 +135,9 @@ void DeliveryRound::notify(Work& w, std::int64_t now) {
     req.original_size = w.info ? w.info->body_bytes : w.record.body_bytes;
     req.dsn_id = queue_.new_message_id();
     const auto path = paths_.message_file(env.id);
-    std::error_code ec = read_headers(path, req.original_size, req.original_headers);
+    std::error_code ec = spool::read_headers(path, req.original_size, req.original_headers);
     if (!ec && bounce::returns_full_message(env, req.action, req.original_size))
-      ec = read_body(path, req.original_size, req.original_message);
+      ec = spool::read_body(path, req.original_size, req.original_message);
     if (!ec) {
       auto msg = queue_.begin(bounce::dsn_envelope(req));
       ec = msg->append(bounce::build_dsn(req));
@@ -172,9 +172,9 @@ std::vector<std::optional<MessageRecord>> DeliveryRound::run(std::vector<Message
   for (auto& rec : records) {
     auto& w = work.emplace_back(Work{std::move(rec), std::nullopt, {}, false});
     w.record.hold_until = 0;
-    QueueFileInfo info;
+    spool::QueueFileInfo info;
     const auto path = paths_.message_file(w.record.envelope.id);
-    if (auto ec = read_queue_file_info(path, info)) {
+    if (auto ec = spool::read_queue_file_info(path, info)) {
       if (ec == std::errc::no_such_file_or_directory) {
         w.gone = true;
       } else if (ec == std::errc::illegal_byte_sequence) {

@@ -22,17 +22,17 @@
 
 #include "delivery/local_delivery.hpp"
 #include "queue/queue.hpp"
-#include "queue/queue_file.hpp"
 #include "queue/retry_policy.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/spare_files.hpp"
 #include "queue/state_db.hpp"
+#include "spool/queue_file.hpp"
 
 namespace mailroom::queue {
 
 class DeliveryRound {
  public:
-  DeliveryRound(QueuePaths paths, std::string hostname, RetryPolicy policy,
+  DeliveryRound(spool::QueuePaths paths, std::string hostname, RetryPolicy policy,
                 delivery::LocalDelivery& local, StateDb& db, Queue& queue, SpareFiles& spares);
 
   // Returns, per input record, its new record or nullopt when it left the queue.
@@ -45,7 +45,7 @@ class DeliveryRound {
  private:
   struct Work {
     MessageRecord record;
-    std::optional<QueueFileInfo> info;
+    std::optional<spool::QueueFileInfo> info;
     std::vector<std::size_t> changed;
     bool gone = false;
   };
@@ -54,7 +54,7 @@ class DeliveryRound {
   void notify(Work& w, std::int64_t now);
   void quarantine(const std::string& id);
 
-  QueuePaths paths_;
+  spool::QueuePaths paths_;
   std::string hostname_;
   RetryPolicy policy_;
   delivery::LocalDelivery& local_;

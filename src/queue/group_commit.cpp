@@ -7,13 +7,12 @@
 #include <ctime>
 #include <stdexcept>
 
-namespace mailroom::queue {
-namespace {
-std::error_code last_error() { return {errno, std::system_category()}; }
-}  // namespace
+#include "util/posix_file.hpp"
 
-GroupCommitter::GroupCommitter(QueuePaths paths, SyncPool& sync_pool, SpareFiles* spares,
-                               OnCommitted on_committed)
+namespace mailroom::queue {
+
+GroupCommitter::GroupCommitter(spool::QueuePaths paths, util::SyncPool& sync_pool,
+                               SpareFiles* spares, OnCommitted on_committed)
     : paths_(std::move(paths)),
       sync_pool_(sync_pool),
       spares_(spares),
@@ -80,7 +79,7 @@ void GroupCommitter::write_file(Pending& p) {
   if ((p.result = m.sticky_error())) return;
   m.envelope.id = m.file_id();  // the file name is the id; the session cannot change it now
   if (m.envelope.arrival_unix == 0) m.envelope.arrival_unix = std::time(nullptr);
-  std::string trailer = encode_trailer(m.envelope, m.size(), m.hasher());
+  std::string trailer = spool::encode_trailer(m.envelope, m.size(), m.hasher());
   p.body_bytes = m.size();
   p.file_bytes = m.size() + trailer.size();
   bool reused = false;
@@ -92,20 +91,20 @@ void GroupCommitter::write_file(Pending& p) {
     if (p.fd < 0)
       p.fd = ::open(m.incoming_path().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (p.fd < 0) {
-      p.result = last_error();
+      p.result = util::last_error();
       return;
     }
-    if ((p.result = write_all(p.fd, m.memory_bytes()))) return;
+    if ((p.result = util::write_all(p.fd, m.memory_bytes()))) return;
   }
-  p.result = write_all(p.fd, trailer);
+  p.result = util::write_all(p.fd, trailer);
   // A reused spare (spare_files.hpp) may be longer than this message: cut off the old tail so
   // the footer is the file's end. No-op for a new file.
   if (!p.result && reused && ::ftruncate(p.fd, static_cast<off_t>(p.file_bytes)) != 0)
-    p.result = last_error();
+    p.result = util::last_error();
 }
 
 void GroupCommitter::commit_batch(std::vector<Pending>& batch) {
-  std::vector<SyncPool::Request> syncs;
+  std::vector<util::SyncPool::Request> syncs;
   std::vector<Pending*> synced;
   for (auto& p : batch) {
     if (!p.message) {
@@ -116,7 +115,7 @@ void GroupCommitter::commit_batch(std::vector<Pending>& batch) {
     if (p.result) continue;
     auto target = paths_.message_file(p.message->file_id());
     if (::rename(p.message->incoming_path().c_str(), target.c_str()) != 0) {
-      p.result = last_error();
+      p.result = util::last_error();
       continue;
     }
     p.renamed = true;

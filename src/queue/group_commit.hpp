@@ -26,9 +26,9 @@
 #include <vector>
 
 #include "queue/incoming_message.hpp"
-#include "queue/queue_file.hpp"
 #include "queue/spare_files.hpp"
-#include "queue/sync_pool.hpp"
+#include "spool/queue_file.hpp"
+#include "util/sync_pool.hpp"
 
 namespace mailroom::queue {
 
@@ -43,7 +43,7 @@ class GroupCommitter {
   using OnCommitted = std::function<void(std::vector<CommittedMessage>&&)>;
 
   // `spares` may be null (every queue file is then created new).
-  GroupCommitter(QueuePaths paths, SyncPool& sync_pool, SpareFiles* spares,
+  GroupCommitter(spool::QueuePaths paths, util::SyncPool& sync_pool, SpareFiles* spares,
                  OnCommitted on_committed);
   ~GroupCommitter();  // stop()s
 
@@ -71,8 +71,8 @@ class GroupCommitter {
   void commit_batch(std::vector<Pending>& batch);
   void write_file(Pending& p);
 
-  QueuePaths paths_;
-  SyncPool& sync_pool_;
+  spool::QueuePaths paths_;
+  util::SyncPool& sync_pool_;
   SpareFiles* spares_;
   OnCommitted on_committed_;
   int messages_dir_fd_ = -1;

@@ -3,22 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "util/posix_file.hpp"
+
 namespace mailroom::queue {
 
-std::error_code write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return {errno, std::system_category()};
-    }
-    if (n == 0) return std::make_error_code(std::errc::no_space_on_device);
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
-SpoolingMessage::SpoolingMessage(Envelope env, const QueuePaths& paths,
+SpoolingMessage::SpoolingMessage(Envelope env, const spool::QueuePaths& paths,
                                  std::size_t memory_limit_bytes)
     : file_id_(env.id),
       incoming_path_(paths.incoming_file(env.id)),
@@ -41,7 +30,7 @@ std::error_code SpoolingMessage::spill() {
   fd_ = ::open(incoming_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd_ < 0) return {errno, std::system_category()};
   owns_file_ = true;
-  auto ec = write_all(fd_, buffer_);
+  auto ec = util::write_all(fd_, buffer_);
   std::string().swap(buffer_);
   return ec;
 }
@@ -57,7 +46,7 @@ std::error_code SpoolingMessage::append(std::string_view bytes) {
   if (fd_ < 0) {
     if ((error_ = spill())) return error_;
   }
-  error_ = write_all(fd_, bytes);
+  error_ = util::write_all(fd_, bytes);
   return error_;
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "queue/queue.hpp"
-#include "queue/queue_file.hpp"
+#include "spool/queue_file.hpp"
 
 namespace mailroom::queue {
 
@@ -18,7 +18,7 @@ inline constexpr std::size_t kDefaultMemoryLimitBytes = 256 * 1024;
 
 class SpoolingMessage final : public IncomingMessage {
  public:
-  SpoolingMessage(Envelope envelope, const QueuePaths& paths,
+  SpoolingMessage(Envelope envelope, const spool::QueuePaths& paths,
                   std::size_t memory_limit_bytes = kDefaultMemoryLimitBytes);
   ~SpoolingMessage() override;
   SpoolingMessage(const SpoolingMessage&) = delete;
@@ -34,7 +34,7 @@ class SpoolingMessage final : public IncomingMessage {
   int spill_fd() const { return fd_; }
   const std::string& memory_bytes() const { return buffer_; }
   std::error_code sticky_error() const { return error_; }
-  QueueFileHasher& hasher() { return hasher_; }
+  spool::QueueFileHasher& hasher() { return hasher_; }
   // Called once the file was renamed into messages/ (or removed): the destructor must no longer
   // unlink anything.
   void release_file();
@@ -50,10 +50,7 @@ class SpoolingMessage final : public IncomingMessage {
   int fd_ = -1;
   bool owns_file_ = false;
   std::error_code error_;
-  QueueFileHasher hasher_;
+  spool::QueueFileHasher hasher_;
 };
-
-// write(2) until done, retrying EINTR; a short write of 0 bytes is reported as ENOSPC.
-std::error_code write_all(int fd, std::string_view bytes);
 
 }  // namespace mailroom::queue

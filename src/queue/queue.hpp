@@ -20,39 +20,12 @@
 #include <system_error>
 #include <vector>
 
-#include "config/config.hpp"
+#include "spool/envelope.hpp"
 
 namespace mailroom::queue {
 
-// RFC 3461 NOTIFY flags for one recipient.
-enum NotifyFlags : unsigned {
-  NotifyDefault = 0,  // no NOTIFY given: failure and delay notifications, per RFC 3461 4.1
-  NotifyNever = 1,
-  NotifySuccess = 2,
-  NotifyFailure = 4,
-  NotifyDelay = 8,
-};
-
-struct EnvelopeRecipient {
-  std::string address;  // as accepted in RCPT TO (after source-route stripping)
-  std::string orcpt;    // RFC 3461 ORCPT, "addr-type;xtext-decoded" or empty
-  unsigned notify = NotifyDefault;
-};
-
-struct Envelope {
-  std::string id;      // the message id also shown in the 250 reply
-  std::string sender;  // reverse-path without brackets; "" for the null sender <>
-  std::vector<EnvelopeRecipient> recipients;
-  std::string ret;        // RFC 3461 RET: "FULL", "HDRS" or ""
-  std::string envid;      // RFC 3461 ENVID (xtext-decoded) or ""
-  std::string body_type;  // "7BIT", "8BITMIME", "BINARYMIME" (RFC 6152/3030)
-  bool smtputf8 = false;  // RFC 6531
-  std::string client_ip;
-  std::string client_helo;
-  std::string auth_user;  // authenticated identity or ""
-  std::string listener;   // which receive connector took it
-  std::int64_t arrival_unix = 0;
-};
+using spool::Envelope;
+using spool::EnvelopeRecipient;
 
 // A message being received. Not thread-safe; owned by one session until commit.
 class IncomingMessage {

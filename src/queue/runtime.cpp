@@ -16,11 +16,11 @@
 #include "queue/delivery_round.hpp"
 #include "queue/group_commit.hpp"
 #include "queue/incoming_message.hpp"
-#include "queue/message_id.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/spare_files.hpp"
 #include "queue/state_db.hpp"
-#include "queue/sync_pool.hpp"
+#include "spool/message_id.hpp"
+#include "util/sync_pool.hpp"
 
 namespace mailroom::queue {
 
@@ -37,13 +37,13 @@ constexpr auto kCommandPoll = std::chrono::milliseconds(200);
 
 class DiskQueue final : public Queue {
  public:
-  DiskQueue(QueuePaths paths, std::size_t memory_limit, GroupCommitter& committer)
+  DiskQueue(spool::QueuePaths paths, std::size_t memory_limit, GroupCommitter& committer)
       : paths_(std::move(paths)), memory_limit_(memory_limit), committer_(committer) {}
 
   std::string new_message_id() override { return ids_.next(); }
 
   std::unique_ptr<IncomingMessage> begin(Envelope envelope) override {
-    if (!is_valid_message_id(envelope.id)) envelope.id = ids_.next();
+    if (!spool::is_valid_message_id(envelope.id)) envelope.id = ids_.next();
     return std::make_unique<SpoolingMessage>(std::move(envelope), paths_, memory_limit_);
   }
 
@@ -58,8 +58,8 @@ class DiskQueue final : public Queue {
   }
 
  private:
-  MessageIdGenerator ids_;
-  QueuePaths paths_;
+  spool::MessageIdGenerator ids_;
+  spool::QueuePaths paths_;
   std::size_t memory_limit_;
   GroupCommitter& committer_;
 };
@@ -69,7 +69,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
   QueueRuntimeImpl(const config::Config& cfg, std::shared_ptr<directory::Directory> directory,
                    RuntimeOptions options)
       : cfg_(cfg), options_(std::move(options)), paths_(cfg.queue_dir()) {
-    if (auto ec = ensure_queue_dirs(paths_))
+    if (auto ec = spool::ensure_queue_dirs(paths_))
       throw std::runtime_error("queue: cannot create " + paths_.root + ": " + ec.message());
     lock_fd_ = ::open(paths_.lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd_ < 0) throw std::runtime_error("queue: cannot open " + paths_.lock_file());
@@ -156,14 +156,14 @@ class QueueRuntimeImpl final : public QueueRuntime {
 
  private:
   void recover() {
-    if (auto n = remove_incoming_leftovers(paths_))
+    if (auto n = spool::remove_incoming_leftovers(paths_))
       spdlog::info("queue: removed {} half-written files from incoming/", n);
     auto rows = db_->load_all();
     std::size_t recovered = 0;
     auto now = options_.clock();
-    for (const auto& id : list_committed_ids(paths_)) {
-      QueueFileInfo info;
-      if (auto ec = read_queue_file_info(paths_.message_file(id), info)) {
+    for (const auto& id : spool::list_committed_ids(paths_)) {
+      spool::QueueFileInfo info;
+      if (auto ec = spool::read_queue_file_info(paths_.message_file(id), info)) {
         spdlog::error(
             "queue: id={} skipped at start: {}", id,
             ec == std::errc::illegal_byte_sequence ? "not a complete queue file" : ec.message());
@@ -174,7 +174,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
       // disk: the old, delivered message, whole and with a valid checksum. Delivering it would
       // deliver that message again (its Maildir copies are named after the old id).
       if (info.envelope.id != id) {
-        quarantine_queue_file(paths_, id);
+        spool::quarantine_queue_file(paths_, id);
         spdlog::error(
             "queue: id={} holds the envelope of id={} (a reused file the new message never "
             "reached); moved to {} and not delivered",
@@ -250,9 +250,9 @@ class QueueRuntimeImpl final : public QueueRuntime {
 
   config::Config cfg_;
   RuntimeOptions options_;
-  QueuePaths paths_;
+  spool::QueuePaths paths_;
   int lock_fd_ = -1;
-  SyncPool sync_pool_;
+  util::SyncPool sync_pool_;
   Scheduler scheduler_;
   std::unique_ptr<StateDb> db_;
   std::unique_ptr<SpareFiles> spares_;

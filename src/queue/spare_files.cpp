@@ -7,7 +7,7 @@
 
 namespace mailroom::queue {
 
-SpareFiles::SpareFiles(const QueuePaths& paths, std::size_t max_spares)
+SpareFiles::SpareFiles(const spool::QueuePaths& paths, std::size_t max_spares)
     : spare_dir_(paths.spare_dir()), max_spares_(max_spares) {
   if (DIR* d = ::opendir(spare_dir_.c_str())) {
     while (auto* entry = ::readdir(d)) {

@@ -31,14 +31,14 @@
 #include <string>
 #include <vector>
 
-#include "queue/queue_file.hpp"
+#include "spool/queue_file.hpp"
 
 namespace mailroom::queue {
 
 class SpareFiles {
  public:
   // Removes whatever a previous run left in spare/ (their state after a crash is unknown).
-  SpareFiles(const QueuePaths& paths, std::size_t max_spares);
+  SpareFiles(const spool::QueuePaths& paths, std::size_t max_spares);
   SpareFiles(const SpareFiles&) = delete;
   SpareFiles& operator=(const SpareFiles&) = delete;
 

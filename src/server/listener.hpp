@@ -1,8 +1,8 @@
 // server/listener: one bound receive connector and its accept loop.
 #pragma once
 
+#include "net/asio_tuple.hpp"
 #include "server/listener_runtime.hpp"
-#include "util/asio_tuple.hpp"
 
 namespace mailroom::server {
 

@@ -11,9 +11,9 @@
 #include <list>
 
 #include "directory/directory.hpp"
+#include "net/tls_context.hpp"
 #include "queue/runtime.hpp"
 #include "server/listener.hpp"
-#include "server/tls_context.hpp"
 
 namespace mailroom::server {
 namespace {
@@ -66,7 +66,7 @@ int run_server(const config::Config& cfg) {
     for (auto& l : cfg.listeners) wants_tls |= l.tls != config::TlsMode::None;
     if (wants_tls) {
       try {
-        tls = make_tls_context(cfg);
+        tls = net::make_tls_context(cfg);
       } catch (const std::exception& e) {
         // STARTTLS listeners then answer 454 4.7.0; implicit-TLS ones cannot work at all.
         spdlog::error("event=tls_unavailable error=\"{}\"", e.what());

@@ -22,9 +22,9 @@
 #include <optional>
 #include <string>
 
+#include "net/transport.hpp"
 #include "queue/queue.hpp"
 #include "server/listener_runtime.hpp"
-#include "server/transport.hpp"
 #include "smtp/bdat.hpp"
 #include "smtp/command.hpp"
 #include "smtp/line_buffer.hpp"
@@ -105,7 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void log_state(const char* from, const char* to);
 
   ListenerRuntime& rt_;
-  Transport transport_;
+  net::Transport transport_;
   std::string id_;
   std::string client_ip_;
   smtp::LineBuffer lines_;

@@ -19,8 +19,8 @@ asio::awaitable<bool> Session::check_password(const std::string& user,
   std::function<bool()> verify = [dir, user, password] {
     return dir->verify_password(user, password);
   };
-  co_return co_await run_blocking(transport_.socket().get_executor(), rt_.blocking_pool,
-                                  std::move(verify));
+  co_return co_await net::run_blocking(transport_.socket().get_executor(), rt_.blocking_pool,
+                                       std::move(verify));
 }
 
 asio::awaitable<void> Session::auth_result(bool ok, const std::string& user) {

@@ -32,7 +32,9 @@ struct MailArgs {
   std::string auth;                       // AUTH= (RFC 4954 5), xtext-decoded, may be "<>"
 };
 
-// NOTIFY bit flags (RFC 3461 4.1); 0 means the parameter was absent.
+// NOTIFY bit flags (RFC 3461 4.1). kNotifyDefault: the parameter was absent, which asks for
+// failure and delay notifications (RFC 3461 4.1); NEVER is never combined with another bit.
+inline constexpr unsigned kNotifyDefault = 0;
 inline constexpr unsigned kNotifyNever = 1;
 inline constexpr unsigned kNotifySuccess = 2;
 inline constexpr unsigned kNotifyFailure = 4;
@@ -40,8 +42,8 @@ inline constexpr unsigned kNotifyDelay = 8;
 
 struct RcptArgs {
   Address recipient;
-  unsigned notify = 0;  // 0 default, else kNotify* bits (NEVER is never combined)
-  std::string orcpt;    // "<addr-type>;<address>", addr-type lowercased, xtext decoded
+  unsigned notify = kNotifyDefault;  // kNotify* bits
+  std::string orcpt;                 // "<addr-type>;<address>", addr-type lowercased, xtext decoded
 };
 
 // RFC 3461 4.4 / 4.2 value limits, measured on the encoded parameter value.

@@ -5,7 +5,7 @@
 namespace mailroom::bounce {
 namespace {
 
-using queue::EnvelopeRecipient;
+using spool::EnvelopeRecipient;
 
 DsnRequest failed_request(const std::string& ret = "") {
   DsnRequest q;
@@ -15,7 +15,7 @@ DsnRequest failed_request(const std::string& ret = "") {
   q.original.envid = "env-42";
   q.original.arrival_unix = 1'800'000'000;
   q.original.body_type = "7BIT";
-  q.recipients.push_back({{"kate@example.test", "rfc822;Kate@Example.test", queue::NotifyDefault},
+  q.recipients.push_back({{"kate@example.test", "rfc822;Kate@Example.test", smtp::kNotifyDefault},
                           "5.1.1 <kate@example.test>: user unknown",
                           1'800'000'100});
   q.original_headers = "Subject: hi\r\n";
@@ -28,10 +28,10 @@ DsnRequest failed_request(const std::string& ret = "") {
 }
 
 TEST(Dsn, WhoGetsANotification) {
-  EnvelopeRecipient plain{"k@x", "", queue::NotifyDefault};
-  EnvelopeRecipient never{"k@x", "", queue::NotifyNever};
-  EnvelopeRecipient success{"k@x", "", queue::NotifySuccess};
-  EnvelopeRecipient delay_only{"k@x", "", queue::NotifyDelay};
+  EnvelopeRecipient plain{"k@x", "", smtp::kNotifyDefault};
+  EnvelopeRecipient never{"k@x", "", smtp::kNotifyNever};
+  EnvelopeRecipient success{"k@x", "", smtp::kNotifySuccess};
+  EnvelopeRecipient delay_only{"k@x", "", smtp::kNotifyDelay};
   EXPECT_TRUE(wants_dsn("c@y", plain, DsnAction::Failed));
   EXPECT_FALSE(wants_dsn("c@y", plain, DsnAction::Delivered));
   EXPECT_FALSE(wants_dsn("", plain, DsnAction::Failed));  // a bounce is never bounced
@@ -77,7 +77,7 @@ TEST(Dsn, EnvelopeUsesTheNullSenderAndNeverAsksForADsnOfTheDsn) {
   EXPECT_EQ(e.sender, "");
   ASSERT_EQ(e.recipients.size(), 1u);
   EXPECT_EQ(e.recipients[0].address, "chris@contoso.com");
-  EXPECT_EQ(e.recipients[0].notify, static_cast<unsigned>(queue::NotifyNever));
+  EXPECT_EQ(e.recipients[0].notify, static_cast<unsigned>(smtp::kNotifyNever));
 }
 
 TEST(Dsn, ReasonWithoutStatusGetsAGenericOne) {

@@ -7,7 +7,7 @@
 
 #include "../queue/queue_test_support.hpp"
 #include "delivery/maildir.hpp"
-#include "queue/message_id.hpp"
+#include "spool/message_id.hpp"
 
 namespace mailroom::delivery {
 namespace {
@@ -21,7 +21,7 @@ TEST(MaildirQueueId, BaseNameCarriesTheQueueIdInTheDeliveryIdentifier) {
 
 TEST(MaildirQueueId, IdsAreFoundInNewAndCurWhateverTheFlags) {
   TempDir dir;
-  queue::MessageIdGenerator gen;
+  spool::MessageIdGenerator gen;
   auto a = gen.next(), b = gen.next(), c = gen.next();
   std::string md = dir.path() + "/m";
   ASSERT_FALSE(ensure_maildir(md));
@@ -36,11 +36,11 @@ TEST(MaildirQueueId, IdsAreFoundInNewAndCurWhateverTheFlags) {
 
 TEST(MaildirQueueId, StagedFilesAreNamedAfterTheirQueueId) {
   TempDir dir;
-  queue::SyncPool pool(4);
+  util::SyncPool pool(4);
   std::string source = dir.path() + "/source";
   std::ofstream(source, std::ios::binary) << "Subject: x\r\n\r\nbody\r\n";
   MaildirBatch batch(pool, "mx.example.test");
-  queue::MessageIdGenerator gen;
+  spool::MessageIdGenerator gen;
   auto id = gen.next();
   batch.stage(dir.path() + "/m", "", source, 0, 20, id);
   ASSERT_FALSE(batch.commit()[0]);

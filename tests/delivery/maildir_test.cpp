@@ -53,7 +53,7 @@ TEST(Maildir, PlusFolderOnlyWhenItExists) {
 
 TEST(Maildir, DeliversWithLfLineEndsSizesInNameAndNothingLeftInTmp) {
   TempDir dir;
-  queue::SyncPool pool(4);
+  util::SyncPool pool(4);
   auto maildir = dir.path() + "/example.test/kate";
   std::string message = "Subject: hi\r\n\r\nline one\r\nline two\r\n";
   auto source = write_source(dir.path(), "XXXX" + message + "TRAILER");
@@ -81,7 +81,7 @@ TEST(Maildir, DeliversWithLfLineEndsSizesInNameAndNothingLeftInTmp) {
 
 TEST(Maildir, BareCrAndCrAtChunkBoundaryAreKept) {
   TempDir dir;
-  queue::SyncPool pool(2);
+  util::SyncPool pool(2);
   // 65535 bytes then CRLF: the CR ends the first 64 KiB read and the LF starts the next.
   std::string body(65535, 'a');
   body += "\r\nx\ry\r\n";
@@ -110,7 +110,7 @@ std::pair<std::string, std::uint64_t> reference_lf(std::string_view in) {
 
 TEST(Maildir, LineEndsAndSizesMatchAnOctetByOctetReference) {
   TempDir dir;
-  queue::SyncPool pool(2);
+  util::SyncPool pool(2);
   std::vector<std::string> bodies = {
       "",
       "\r",
@@ -144,7 +144,7 @@ TEST(Maildir, LineEndsAndSizesMatchAnOctetByOctetReference) {
 // created again, not a delivery error.
 TEST(Maildir, RemovedMaildirOrNewFolderIsCreatedAgain) {
   TempDir dir;
-  queue::SyncPool pool(2);
+  util::SyncPool pool(2);
   auto source = write_source(dir.path(), "x\r\n");
   auto maildir = dir.path() + "/example.test/kate";
   for (int round = 0; round < 3; ++round) {
@@ -163,7 +163,7 @@ TEST(Maildir, RemovedMaildirOrNewFolderIsCreatedAgain) {
 
 TEST(Maildir, ManyEntriesToSeveralMailboxesInOneBatch) {
   TempDir dir;
-  queue::SyncPool pool(8);
+  util::SyncPool pool(8);
   const std::string content = "Subject: x\r\n\r\nbody\r\n";
   auto source = write_source(dir.path(), content);
   MaildirBatch batch(pool, "h");
@@ -176,7 +176,7 @@ TEST(Maildir, ManyEntriesToSeveralMailboxesInOneBatch) {
 
 TEST(Maildir, UncommittedBatchLeavesNoTmpFiles) {
   TempDir dir;
-  queue::SyncPool pool(2);
+  util::SyncPool pool(2);
   auto source = write_source(dir.path(), "x\r\n");
   {
     MaildirBatch batch(pool, "h");
@@ -189,7 +189,7 @@ TEST(Maildir, UncommittedBatchLeavesNoTmpFiles) {
 
 TEST(Maildir, TruncatedSourceIsAnErrorNotAShortMessage) {
   TempDir dir;
-  queue::SyncPool pool(2);
+  util::SyncPool pool(2);
   auto source = write_source(dir.path(), "short\r\n");
   MaildirBatch batch(pool, "h");
   batch.stage(dir.path() + "/m", "", source, 0, 100);
@@ -200,7 +200,7 @@ TEST(Maildir, TruncatedSourceIsAnErrorNotAShortMessage) {
 
 TEST(Maildir, WriteErrorIsReportedPerEntry) {
   TempDir dir;
-  queue::SyncPool pool(2);
+  util::SyncPool pool(2);
   auto source = write_source(dir.path(), "x\r\n");
   // A regular file where the Maildir's directory should be.
   std::ofstream(dir.path() + "/blocked") << "x";

@@ -3,7 +3,7 @@ prove those helpers can see a message that did get through.
 
 Every hostile test asserts two things: the precise reply, and that nothing was stored that should
 not have been. "Stored" means any of:
-  - a committed queue file in data_dir/queue/messages/<id> (src/queue/queue_file.hpp: message
+  - a committed queue file in data_dir/queue/messages/<id> (src/spool/queue_file.hpp: message
     bytes, then an envelope record "MAILROOM-ENVELOPE 1 ... end", then a 83-byte footer
     "MAILROOM-QUEUE-V2 <body bytes:20> <envelope bytes:10> <XXH3-128 hex:32>\\n"),
   - a delivered message in a Maildir under data_dir/mailboxes/<domain>/<user>/{new,cur}/ (once
@@ -23,7 +23,7 @@ import pytest
 
 from conftest import HOSTNAME, RawSmtp, Server, free_port
 
-FOOTER_BYTES = 83  # queue/queue_file.hpp kFooterBytes
+FOOTER_BYTES = 83  # spool/queue_file.hpp kFooterBytes
 GREETING = re.compile(r"^220 mx\.example\.test .*ready at ")
 USER = "kate@example.test"
 PASSWORD = "correct horse battery staple"

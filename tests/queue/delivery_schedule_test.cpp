@@ -9,9 +9,9 @@
 #include <future>
 
 #include "queue/admin_client.hpp"
-#include "queue/queue_file.hpp"
 #include "queue/runtime.hpp"
 #include "queue_test_support.hpp"
+#include "spool/queue_file.hpp"
 
 namespace mailroom::queue {
 namespace {
@@ -66,11 +66,11 @@ struct Harness {
     return testing::list_dir(cfg.mailbox_root() + "/example.test/" + user + "/new");
   }
   std::optional<QueuedMessageView> view(const std::string& id) {
-    return read_queued_message(QueuePaths(cfg.queue_dir()), id);
+    return read_queued_message(spool::QueuePaths(cfg.queue_dir()), id);
   }
 };
 
-EnvelopeRecipient rcpt(const std::string& a, unsigned notify = NotifyDefault) {
+EnvelopeRecipient rcpt(const std::string& a, unsigned notify = smtp::kNotifyDefault) {
   return {a, "", notify};
 }
 
@@ -145,7 +145,7 @@ TEST(DeliverySchedule, NonLocalRecipientIsDeferredWithExponentialBackoffThenBoun
 TEST(DeliverySchedule, UnknownUserAtDeliveryFailsAndBouncesUnlessNotifyNeverOrNullSender) {
   Harness h;
   h.send("chris@example.test", {rcpt("gone@example.test")});
-  h.send("chris@example.test", {rcpt("gone@example.test", NotifyNever)});
+  h.send("chris@example.test", {rcpt("gone@example.test", smtp::kNotifyNever)});
   h.send("", {rcpt("gone@example.test")});
   h.rt->run_deliveries_once();
   EXPECT_EQ(h.rt->queued_messages(), 0u);
@@ -158,7 +158,8 @@ TEST(DeliverySchedule, UnknownUserAtDeliveryFailsAndBouncesUnlessNotifyNeverOrNu
 
 TEST(DeliverySchedule, NotifySuccessSendsADeliveryReport) {
   Harness h;
-  h.send("chris@example.test", {rcpt("kate@example.test", NotifySuccess | NotifyFailure)});
+  h.send("chris@example.test",
+         {rcpt("kate@example.test", smtp::kNotifySuccess | smtp::kNotifyFailure)});
   h.rt->run_deliveries_once();
   EXPECT_EQ(h.mailbox("kate").size(), 1u);
   auto dsn = h.mailbox("chris");
@@ -200,7 +201,7 @@ TEST(DeliverySchedule, RecoveredMessageWithADamagedBodyIsQuarantinedNotDelivered
   Harness h;
   auto id = h.send("chris@contoso.com", {rcpt("kate@example.test")});
   h.rt.reset();
-  QueuePaths paths(h.cfg.queue_dir());
+  spool::QueuePaths paths(h.cfg.queue_dir());
   auto bytes = testing::read_file(paths.message_file(id));
   auto at = bytes.find("body");
   ASSERT_NE(at, std::string::npos);
@@ -219,7 +220,7 @@ TEST(DeliverySchedule, RecoveredMessageWithADamagedBodyIsQuarantinedNotDelivered
 // whole (nothing of the first one left).
 TEST(DeliverySchedule, DeliveredQueueFileIsReusedForTheNextMessage) {
   Harness h;
-  QueuePaths paths(h.cfg.queue_dir());
+  spool::QueuePaths paths(h.cfg.queue_dir());
   h.send("chris@contoso.com", {rcpt("kate@example.test")},
          "Subject: first\r\n\r\n" + std::string(3000, 'x') + "\r\n");
   h.rt->run_deliveries_once();
@@ -227,9 +228,9 @@ TEST(DeliverySchedule, DeliveredQueueFileIsReusedForTheNextMessage) {
   auto id =
       h.send("dana@contoso.com", {rcpt("kate@example.test")}, "Subject: second\r\n\r\nhi\r\n");
   EXPECT_TRUE(testing::list_dir(paths.spare_dir()).empty());
-  QueueFileInfo info;
-  ASSERT_FALSE(read_queue_file_info(paths.message_file(id), info));
-  EXPECT_FALSE(verify_queue_file(paths.message_file(id), info));
+  spool::QueueFileInfo info;
+  ASSERT_FALSE(spool::read_queue_file_info(paths.message_file(id), info));
+  EXPECT_FALSE(spool::verify_queue_file(paths.message_file(id), info));
   EXPECT_EQ(info.envelope.sender, "dana@contoso.com");
   h.rt->run_deliveries_once();
   auto files = h.mailbox("kate");
@@ -250,7 +251,7 @@ TEST(DeliverySchedule, DeliveredQueueFileIsReusedForTheNextMessage) {
 // id. It must not be delivered again: its envelope names the old id, so recovery quarantines it.
 TEST(DeliverySchedule, ReusedFileStillHoldingTheDeliveredMessageIsNotDeliveredAgain) {
   Harness h;
-  QueuePaths paths(h.cfg.queue_dir());
+  spool::QueuePaths paths(h.cfg.queue_dir());
   auto old_id = h.send("chris@contoso.com", {rcpt("kate@example.test")});
   auto old_bytes = testing::read_file(paths.message_file(old_id));
   h.rt->run_deliveries_once();
@@ -258,9 +259,9 @@ TEST(DeliverySchedule, ReusedFileStillHoldingTheDeliveredMessageIsNotDeliveredAg
   auto new_id = h.rt->queue().new_message_id();
   h.rt.reset();
   std::ofstream(paths.message_file(new_id), std::ios::binary) << old_bytes;
-  QueueFileInfo info;
-  ASSERT_FALSE(read_queue_file_info(paths.message_file(new_id), info));
-  ASSERT_FALSE(verify_queue_file(paths.message_file(new_id), info));  // only the id tells
+  spool::QueueFileInfo info;
+  ASSERT_FALSE(spool::read_queue_file_info(paths.message_file(new_id), info));
+  ASSERT_FALSE(spool::verify_queue_file(paths.message_file(new_id), info));  // only the id tells
   h.start();
   EXPECT_EQ(h.rt->queued_messages(), 0u);
   h.rt->run_deliveries_once();
@@ -274,14 +275,14 @@ TEST(DeliverySchedule, QueueFileWrittenByAnEarlierVersionIsDeliveredAfterUpgrade
   Harness h;
   auto id = h.send("chris@contoso.com", {rcpt("kate@example.test")});
   h.rt.reset();
-  QueuePaths paths(h.cfg.queue_dir());
-  QueueFileInfo info;
-  ASSERT_FALSE(read_queue_file_info(paths.message_file(id), info));
+  spool::QueuePaths paths(h.cfg.queue_dir());
+  spool::QueueFileInfo info;
+  ASSERT_FALSE(spool::read_queue_file_info(paths.message_file(id), info));
   auto body = testing::read_file(paths.message_file(id)).substr(0, info.body_bytes);
-  QueueFileHasher v1(QueueFileFormat::V1);
+  spool::QueueFileHasher v1(spool::QueueFileFormat::V1);
   v1.update(body);
   std::ofstream(paths.message_file(id), std::ios::binary | std::ios::trunc)
-      << body << encode_trailer(info.envelope, body.size(), v1);
+      << body << spool::encode_trailer(info.envelope, body.size(), v1);
   h.start();
   ASSERT_EQ(h.rt->queued_messages(), 1u);
   h.rt->run_deliveries_once();
@@ -295,7 +296,7 @@ TEST(DeliverySchedule, QueueFileWrittenByAnEarlierVersionIsDeliveredAfterUpgrade
 TEST(DeliverySchedule, RecoveredMessageWhoseCopyIsInTheMaildirIsNotDeliveredTwice) {
   Harness h;
   auto id = h.send("chris@contoso.com", {rcpt("kate@example.test"), rcpt("sales@example.test")});
-  QueuePaths paths(h.cfg.queue_dir());
+  spool::QueuePaths paths(h.cfg.queue_dir());
   auto saved = testing::read_file(paths.message_file(id));
   h.rt->run_deliveries_once();
   ASSERT_EQ(h.mailbox("kate").size(), 1u);

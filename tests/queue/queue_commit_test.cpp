@@ -6,9 +6,9 @@
 #include <future>
 #include <thread>
 
-#include "queue/queue_file.hpp"
 #include "queue/runtime.hpp"
 #include "queue_test_support.hpp"
+#include "spool/queue_file.hpp"
 
 namespace mailroom::queue {
 namespace {
@@ -20,7 +20,7 @@ Envelope make_envelope(Queue& q, const std::string& rcpt = "kate@example.test") 
   Envelope e;
   e.id = q.new_message_id();
   e.sender = "chris@contoso.com";
-  e.recipients.push_back({rcpt, "rfc822;" + rcpt, NotifyDefault});
+  e.recipients.push_back({rcpt, "rfc822;" + rcpt, smtp::kNotifyDefault});
   e.client_ip = "127.0.0.1";
   e.client_helo = "contoso.com";
   e.body_type = "7BIT";
@@ -54,16 +54,16 @@ TEST(QueueCommit, CommittedMessageIsRecoveredByAFreshRuntime) {
   }
   auto rt = QueueRuntime::start(cfg, directory, no_delivery());
   EXPECT_EQ(rt->queued_messages(), 1u);
-  QueuePaths paths(cfg.queue_dir());
-  QueueFileInfo info;
-  ASSERT_FALSE(read_queue_file_info(paths.message_file(id), info));
+  spool::QueuePaths paths(cfg.queue_dir());
+  spool::QueueFileInfo info;
+  ASSERT_FALSE(spool::read_queue_file_info(paths.message_file(id), info));
   EXPECT_EQ(info.envelope.id, id);
   EXPECT_EQ(info.envelope.sender, "chris@contoso.com");
   ASSERT_EQ(info.envelope.recipients.size(), 1u);
   EXPECT_EQ(info.envelope.recipients[0].orcpt, "rfc822;kate@example.test");
   EXPECT_GT(info.envelope.arrival_unix, 0);
   std::string body;
-  ASSERT_FALSE(read_body(paths.message_file(id), info.body_bytes, body));
+  ASSERT_FALSE(spool::read_body(paths.message_file(id), info.body_bytes, body));
   EXPECT_EQ(body, "Subject: hi\r\n\r\nbody\r\n");
 }
 
@@ -71,8 +71,8 @@ TEST(QueueCommit, HalfWrittenFilesAreRemovedAtStart) {
   TempDir dir;
   auto cfg = testing::test_config(dir.path());
   auto directory = std::make_shared<FakeDirectory>();
-  QueuePaths paths(cfg.queue_dir());
-  ASSERT_FALSE(ensure_queue_dirs(paths));
+  spool::QueuePaths paths(cfg.queue_dir());
+  ASSERT_FALSE(spool::ensure_queue_dirs(paths));
   std::ofstream(paths.incoming_file("0000000000000000000ab")) << "partial message";
   // A file in messages/ whose footer does not match (cannot happen through commit) is skipped.
   std::ofstream(paths.message_file("0000000000000000000cd")) << "garbage without footer";
@@ -90,9 +90,9 @@ TEST(QueueCommit, AbandonedMessageLeavesNothingBehind) {
   {
     auto m = rt->queue().begin(make_envelope(rt->queue()));
     ASSERT_FALSE(m->append(std::string(100, 'x')));  // spilled to incoming/
-    EXPECT_EQ(testing::list_dir(QueuePaths(cfg.queue_dir()).incoming_dir()).size(), 1u);
+    EXPECT_EQ(testing::list_dir(spool::QueuePaths(cfg.queue_dir()).incoming_dir()).size(), 1u);
   }
-  EXPECT_TRUE(testing::list_dir(QueuePaths(cfg.queue_dir()).incoming_dir()).empty());
+  EXPECT_TRUE(testing::list_dir(spool::QueuePaths(cfg.queue_dir()).incoming_dir()).empty());
 }
 
 TEST(QueueCommit, SpilledMessageCommitsWithoutCopyAndKeepsBytes) {
@@ -112,11 +112,11 @@ TEST(QueueCommit, SpilledMessageCommitsWithoutCopyAndKeepsBytes) {
   }
   EXPECT_EQ(m->size(), expected.size());
   ASSERT_FALSE(commit_sync(rt->queue(), std::move(m)));
-  QueuePaths paths(cfg.queue_dir());
-  QueueFileInfo info;
-  ASSERT_FALSE(read_queue_file_info(paths.message_file(id), info));
+  spool::QueuePaths paths(cfg.queue_dir());
+  spool::QueueFileInfo info;
+  ASSERT_FALSE(spool::read_queue_file_info(paths.message_file(id), info));
   std::string body;
-  ASSERT_FALSE(read_body(paths.message_file(id), info.body_bytes, body));
+  ASSERT_FALSE(spool::read_body(paths.message_file(id), info.body_bytes, body));
   EXPECT_EQ(body, expected);
   EXPECT_TRUE(testing::list_dir(paths.incoming_dir()).empty());
 }
@@ -184,7 +184,7 @@ TEST(QueueCommit, SpillFailureIsReportedSticksAndFailsTheCommit) {
   RuntimeOptions o = no_delivery();
   o.memory_limit_bytes = 8;
   auto rt = QueueRuntime::start(cfg, std::make_shared<FakeDirectory>(), o);
-  QueuePaths paths(cfg.queue_dir());
+  spool::QueuePaths paths(cfg.queue_dir());
   auto m = rt->queue().begin(make_envelope(rt->queue()));
   // Something already occupies the spill file's name: the exclusive create fails.
   std::filesystem::create_symlink("/dev/full", paths.incoming_file(m->envelope.id));
@@ -192,14 +192,14 @@ TEST(QueueCommit, SpillFailureIsReportedSticksAndFailsTheCommit) {
   EXPECT_TRUE(ec);
   EXPECT_EQ(m->append("more"), ec);  // the error sticks
   EXPECT_TRUE(commit_sync(rt->queue(), std::move(m)));
-  EXPECT_TRUE(list_committed_ids(paths).empty());
+  EXPECT_TRUE(spool::list_committed_ids(paths).empty());
 }
 
 TEST(QueueCommit, CommitWriteFailureCompletesWithErrorAndOthersStillCommit) {
   TempDir dir;
   auto cfg = testing::test_config(dir.path());
   auto rt = QueueRuntime::start(cfg, std::make_shared<FakeDirectory>(), no_delivery());
-  QueuePaths paths(cfg.queue_dir());
+  spool::QueuePaths paths(cfg.queue_dir());
   auto bad = rt->queue().begin(make_envelope(rt->queue()));
   auto good = rt->queue().begin(make_envelope(rt->queue()));
   ASSERT_FALSE(bad->append("Subject: a\r\n\r\nx\r\n"));
@@ -208,7 +208,7 @@ TEST(QueueCommit, CommitWriteFailureCompletesWithErrorAndOthersStillCommit) {
   auto good_id = good->envelope.id;
   EXPECT_TRUE(commit_sync(rt->queue(), std::move(bad)));
   EXPECT_FALSE(commit_sync(rt->queue(), std::move(good)));
-  EXPECT_EQ(list_committed_ids(paths), std::vector<std::string>{good_id});
+  EXPECT_EQ(spool::list_committed_ids(paths), std::vector<std::string>{good_id});
 }
 
 }  // namespace

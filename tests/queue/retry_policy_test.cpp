@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "queue/message_id.hpp"
+#include "spool/message_id.hpp"
 
 namespace mailroom::queue {
 namespace {
@@ -43,21 +43,21 @@ TEST(RetryPolicy, MaxBelowMinNeverShortensTheMinimum) {
 }
 
 TEST(MessageIdInput, AcceptsTheFormsOfThe250Reply) {
-  MessageIdGenerator gen;
+  spool::MessageIdGenerator gen;
   auto id = gen.next();
-  EXPECT_EQ(normalize_message_id(id), id);
-  EXPECT_EQ(normalize_message_id("<" + id + "@mx.example.test>"), id);
-  EXPECT_EQ(normalize_message_id(id + "@mx.example.test"), id);
-  EXPECT_EQ(normalize_message_id("  <" + id + ">\n"), id);
+  EXPECT_EQ(spool::normalize_message_id(id), id);
+  EXPECT_EQ(spool::normalize_message_id("<" + id + "@mx.example.test>"), id);
+  EXPECT_EQ(spool::normalize_message_id(id + "@mx.example.test"), id);
+  EXPECT_EQ(spool::normalize_message_id("  <" + id + ">\n"), id);
   std::string upper = id;
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  EXPECT_EQ(normalize_message_id(upper), id);
-  EXPECT_TRUE(is_valid_message_id(normalize_message_id("<" + id + "@other.host>")));
+  EXPECT_EQ(spool::normalize_message_id(upper), id);
+  EXPECT_TRUE(spool::is_valid_message_id(spool::normalize_message_id("<" + id + "@other.host>")));
 }
 
 TEST(MessageIdInput, GarbageStaysInvalid) {
   for (const char* bad : {"", "<>", "@host", "../../etc/passwd", "<abc@host>", "a/b@c"})
-    EXPECT_FALSE(is_valid_message_id(normalize_message_id(bad))) << bad;
+    EXPECT_FALSE(spool::is_valid_message_id(spool::normalize_message_id(bad))) << bad;
 }
 
 }  // namespace

@@ -22,8 +22,8 @@ using testing::TempDir;
 
 struct Dirs {
   TempDir tmp;
-  QueuePaths paths{tmp.path() + "/queue"};
-  Dirs() { EXPECT_FALSE(ensure_queue_dirs(paths)); }
+  spool::QueuePaths paths{tmp.path() + "/queue"};
+  Dirs() { EXPECT_FALSE(spool::ensure_queue_dirs(paths)); }
   std::string committed(const std::string& id, const std::string& content) {
     auto path = paths.message_file(id);
     std::ofstream(path, std::ios::binary) << content;

@@ -1,6 +1,6 @@
 // The queue file's footer and checksum: what this version writes (V2, XXH3-128), what it still
 // reads (V1, BLAKE2b-128, written by earlier versions), and that one changed octet is caught.
-#include "queue/queue_file.hpp"
+#include "spool/queue_file.hpp"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -8,9 +8,9 @@
 
 #include <fstream>
 
-#include "queue_test_support.hpp"
+#include "queue/queue_test_support.hpp"
 
-namespace mailroom::queue {
+namespace mailroom::spool {
 namespace {
 
 using testing::read_file;
@@ -22,7 +22,7 @@ Envelope sample_envelope() {
   Envelope e;
   e.id = "1k0yb7353j500apxffwtb";
   e.sender = "chris@contoso.com";
-  e.recipients = {{"kate@example.test", "", NotifyDefault}};
+  e.recipients = {{"kate@example.test", "", smtp::kNotifyDefault}};
   e.body_type = "7BIT";
   e.arrival_unix = 1'800'000'000;
   return e;
@@ -105,4 +105,4 @@ TEST(QueueFile, UnknownFooterVersionIsNotAQueueFile) {
 }
 
 }  // namespace
-}  // namespace mailroom::queue
+}  // namespace mailroom::spool

@@ -1,9 +1,9 @@
-#include "queue/sync_pool.hpp"
+#include "util/sync_pool.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace mailroom::queue {
+namespace mailroom::util {
 
 SyncPool::SyncPool(std::size_t max_threads) : max_threads_(max_threads ? max_threads : 1) {}
 
@@ -74,4 +74,4 @@ void SyncPool::worker() {
   }
 }
 
-}  // namespace mailroom::queue
+}  // namespace mailroom::util

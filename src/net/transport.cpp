@@ -1,10 +1,10 @@
-#include "server/transport.hpp"
+#include "net/transport.hpp"
 
 #include <fmt/format.h>
 
 #include <array>
 
-namespace mailroom::server {
+namespace mailroom::net {
 
 using asio::use_awaitable;
 
@@ -60,4 +60,4 @@ void Transport::close() {
   socket_.close(ignored);
 }
 
-}  // namespace mailroom::server
+}  // namespace mailroom::net

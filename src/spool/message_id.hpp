@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace mailroom::queue {
+namespace mailroom::spool {
 
 inline constexpr std::size_t kMessageIdLength = 21;
 
@@ -45,4 +45,4 @@ std::uint64_t message_id_time_us(std::string_view id);
 // The RFC 5322 Message-ID form "<id@hostname>" (with angle brackets).
 std::string message_id_header_value(std::string_view id, std::string_view hostname);
 
-}  // namespace mailroom::queue
+}  // namespace mailroom::spool

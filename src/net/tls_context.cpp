@@ -1,4 +1,4 @@
-#include "server/tls_context.hpp"
+#include "net/tls_context.hpp"
 
 #include <fmt/format.h>
 #include <openssl/ec.h>
@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-namespace mailroom::server {
+namespace mailroom::net {
 namespace {
 
 template <typename T, void (*Free)(T*)>
@@ -96,4 +96,4 @@ std::unique_ptr<asio::ssl::context> make_tls_context(const config::Config& cfg) 
   return ctx;
 }
 
-}  // namespace mailroom::server
+}  // namespace mailroom::net

@@ -34,9 +34,9 @@
 #include <system_error>
 #include <vector>
 
-#include "queue/queue.hpp"
+#include "spool/envelope.hpp"
 
-namespace mailroom::queue {
+namespace mailroom::spool {
 
 inline constexpr std::size_t kFooterBytes = 83;
 
@@ -118,7 +118,4 @@ std::size_t remove_incoming_leftovers(const QueuePaths& paths);
 // never delivered.
 void quarantine_queue_file(const QueuePaths& paths, std::string_view id);
 
-// fsync() of a directory; the way to make a create, rename or unlink in it durable.
-std::error_code fsync_directory(const std::string& dir);
-
-}  // namespace mailroom::queue
+}  // namespace mailroom::spool

@@ -12,9 +12,9 @@
 #include <tuple>
 #include <vector>
 
-#include "util/asio_tuple.hpp"
+#include "net/asio_tuple.hpp"
 
-namespace mailroom::server {
+namespace mailroom::net {
 
 class Transport {
  public:
@@ -38,4 +38,4 @@ class Transport {
   std::vector<char> tls_buffer_;
 };
 
-}  // namespace mailroom::server
+}  // namespace mailroom::net

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-namespace mailroom::queue {
+namespace mailroom::util {
 
 class SyncPool {
  public:
@@ -54,4 +54,4 @@ class SyncPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace mailroom::queue
+}  // namespace mailroom::util

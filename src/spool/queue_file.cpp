@@ -1,6 +1,5 @@
-#include "queue/queue_file.hpp"
+#include "spool/queue_file.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sodium.h>
@@ -13,12 +12,11 @@
 #include <charconv>
 #include <new>
 
-#include "queue/message_id.hpp"
+#include "spool/message_id.hpp"
+#include "util/posix_file.hpp"
 
-namespace mailroom::queue {
+namespace mailroom::spool {
 namespace {
-
-std::error_code last_error() { return {errno, std::system_category()}; }
 
 // Percent-escapes everything that could break the line/field structure. An empty value is
 // written as a lone "%" so that fields never collapse.
@@ -73,27 +71,18 @@ bool parse_int(std::string_view s, Int& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-std::error_code pread_all(int fd, char* buf, std::size_t n, std::uint64_t off) {
-  while (n > 0) {
-    ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(off));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    if (r == 0) return std::make_error_code(std::errc::illegal_byte_sequence);
-    buf += r;
-    n -= static_cast<std::size_t>(r);
-    off += static_cast<std::uint64_t>(r);
-  }
-  return {};
+// A queue file shorter than its footer says is not a complete queue file.
+std::error_code read_exact(int fd, char* buf, std::size_t n, std::uint64_t offset) {
+  auto ec = util::pread_all(fd, buf, n, offset);
+  if (ec == std::errc::no_message_available)
+    return std::make_error_code(std::errc::illegal_byte_sequence);
+  return ec;
 }
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+std::error_code open_read(const std::string& path, util::UniqueFd& f) {
+  f.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  return f.valid() ? std::error_code() : util::last_error();
+}
 
 }  // namespace
 
@@ -234,16 +223,15 @@ std::optional<Envelope> decode_envelope(std::string_view record) {
 }
 
 std::error_code read_queue_file_info(const std::string& path, QueueFileInfo& out) {
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return last_error();
+  util::UniqueFd f;
+  if (auto ec = open_read(path, f)) return ec;
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return last_error();
+  if (::fstat(f.get(), &st) != 0) return util::last_error();
   auto size = static_cast<std::uint64_t>(st.st_size);
   const auto bad = std::make_error_code(std::errc::illegal_byte_sequence);
   if (size < kFooterBytes) return bad;
   char footer[kFooterBytes];
-  if (auto ec = pread_all(f.fd, footer, kFooterBytes, size - kFooterBytes)) return ec;
+  if (auto ec = read_exact(f.get(), footer, kFooterBytes, size - kFooterBytes)) return ec;
   std::string_view fv(footer, kFooterBytes);
   QueueFileFormat format;
   if (fv.substr(0, 18) == "MAILROOM-QUEUE-V2 ")
@@ -257,7 +245,7 @@ std::error_code read_queue_file_info(const std::string& path, QueueFileInfo& out
   if (!parse_int(fv.substr(18, 20), body) || !parse_int(fv.substr(39, 10), env)) return bad;
   if (body + env + kFooterBytes != size) return bad;
   std::string record(env, '\0');
-  if (auto ec = pread_all(f.fd, record.data(), env, body)) return ec;
+  if (auto ec = read_exact(f.get(), record.data(), env, body)) return ec;
   auto e = decode_envelope(record);
   if (!e) return bad;
   out.envelope = std::move(*e);
@@ -269,16 +257,15 @@ std::error_code read_queue_file_info(const std::string& path, QueueFileInfo& out
 }
 
 std::error_code verify_queue_file(const std::string& path, const QueueFileInfo& info) {
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return last_error();
+  util::UniqueFd f;
+  if (auto ec = open_read(path, f)) return ec;
   QueueFileHasher hasher(info.format);
   std::string chunk;
   std::uint64_t covered = info.file_bytes - kFooterBytes;
   for (std::uint64_t off = 0; off < covered;) {
     auto n = static_cast<std::size_t>(std::min<std::uint64_t>(65536, covered - off));
     chunk.resize(n);
-    if (auto ec = pread_all(f.fd, chunk.data(), n, off)) return ec;
+    if (auto ec = read_exact(f.get(), chunk.data(), n, off)) return ec;
     hasher.update(chunk);
     off += n;
   }
@@ -289,18 +276,16 @@ std::error_code verify_queue_file(const std::string& path, const QueueFileInfo& 
 
 std::error_code read_body(const std::string& path, std::uint64_t body_bytes, std::string& out,
                           std::uint64_t max_bytes) {
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return last_error();
+  util::UniqueFd f;
+  if (auto ec = open_read(path, f)) return ec;
   auto n = static_cast<std::size_t>(std::min(body_bytes, max_bytes));
   out.resize(n);
-  return pread_all(f.fd, out.data(), n, 0);
+  return read_exact(f.get(), out.data(), n, 0);
 }
 
 std::error_code read_headers(const std::string& path, std::uint64_t body_bytes, std::string& out) {
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return last_error();
+  util::UniqueFd f;
+  if (auto ec = open_read(path, f)) return ec;
   out.clear();
   std::uint64_t off = 0;
   constexpr std::size_t kChunk = 16384;
@@ -308,7 +293,7 @@ std::error_code read_headers(const std::string& path, std::uint64_t body_bytes, 
     auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, body_bytes - off));
     std::size_t old = out.size();
     out.resize(old + n);
-    if (auto ec = pread_all(f.fd, out.data() + old, n, off)) return ec;
+    if (auto ec = read_exact(f.get(), out.data() + old, n, off)) return ec;
     off += n;
     auto search_from = old >= 3 ? old - 3 : 0;
     if (out.compare(0, 2, "\r\n") == 0) {
@@ -324,58 +309,14 @@ std::error_code read_headers(const std::string& path, std::uint64_t body_bytes, 
   return {};
 }
 
-std::error_code fsync_directory(const std::string& dir) {
-  Fd f;
-  f.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (f.fd < 0) return last_error();
-  if (::fsync(f.fd) != 0) return last_error();
-  return {};
-}
-
 std::error_code ensure_queue_dirs(const QueuePaths& paths) {
-  // mkdir -p, fsyncing each parent whose entries changed so the layout survives a power cut.
-  std::vector<std::string> dirs;
-  for (std::string d = paths.root; !d.empty() && d != "/" && d != ".";) {
-    dirs.push_back(d);
-    auto slash = d.find_last_of('/');
-    if (slash == std::string::npos) break;
-    d = d.substr(0, slash);
-  }
-  std::reverse(dirs.begin(), dirs.end());
-  dirs.push_back(paths.incoming_dir());
-  dirs.push_back(paths.messages_dir());
-  dirs.push_back(paths.spare_dir());
-  for (const auto& dir : dirs) {
-    if (::mkdir(dir.c_str(), 0700) == 0) {
-      auto slash = dir.find_last_of('/');
-      std::string parent = slash == std::string::npos ? "."
-                           : slash == 0               ? "/"
-                                                      : dir.substr(0, slash);
-      if (auto ec = fsync_directory(parent)) return ec;
-    } else if (errno != EEXIST) {
-      return last_error();
-    }
-  }
+  for (const auto& dir : {paths.incoming_dir(), paths.messages_dir(), paths.spare_dir()})
+    if (auto ec = util::make_directories(dir)) return ec;
   return {};
 }
-
-namespace {
-std::vector<std::string> list_dir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (auto* ent = ::readdir(d)) {
-    std::string_view name = ent->d_name;
-    if (name == "." || name == "..") continue;
-    names.emplace_back(name);
-  }
-  ::closedir(d);
-  return names;
-}
-}  // namespace
 
 std::vector<std::string> list_committed_ids(const QueuePaths& paths) {
-  auto names = list_dir(paths.messages_dir());
+  auto names = util::list_directory(paths.messages_dir());
   std::erase_if(names, [](const std::string& n) { return !is_valid_message_id(n); });
   std::sort(names.begin(), names.end());
   return names;
@@ -383,7 +324,7 @@ std::vector<std::string> list_committed_ids(const QueuePaths& paths) {
 
 std::size_t remove_incoming_leftovers(const QueuePaths& paths) {
   std::size_t removed = 0;
-  for (const auto& name : list_dir(paths.incoming_dir())) {
+  for (const auto& name : util::list_directory(paths.incoming_dir())) {
     if (::unlink((paths.incoming_dir() + "/" + name).c_str()) == 0) ++removed;
   }
   return removed;
@@ -394,4 +335,4 @@ void quarantine_queue_file(const QueuePaths& paths, std::string_view id) {
   ::rename(paths.message_file(id).c_str(), (paths.corrupt_dir() + "/" + std::string(id)).c_str());
 }
 
-}  // namespace mailroom::queue
+}  // namespace mailroom::spool

@@ -1,4 +1,4 @@
-#include "queue/message_id.hpp"
+#include "spool/message_id.hpp"
 
 #include <sodium.h>
 
@@ -6,7 +6,7 @@
 #include <chrono>
 #include <stdexcept>
 
-namespace mailroom::queue {
+namespace mailroom::spool {
 namespace {
 
 constexpr std::string_view kAlphabet = "0123456789abcdefghjkmnpqrstvwxyz";
@@ -83,4 +83,4 @@ std::string message_id_header_value(std::string_view id, std::string_view hostna
   return out;
 }
 
-}  // namespace mailroom::queue
+}  // namespace mailroom::spool

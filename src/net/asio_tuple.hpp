@@ -1,4 +1,4 @@
-// util/asio_tuple: the completion token for "errors as values" (Asio 1.22 keeps as_tuple in
+// net/asio_tuple: the completion token for "errors as values" (Asio 1.22 keeps as_tuple in
 // asio::experimental; later versions move it to asio::). `auto [ec, n] = co_await
 // x.async_op(use_tuple);`
 #pragma once

@@ -11,7 +11,7 @@
 
 #include "config/config.hpp"
 
-namespace mailroom::server {
+namespace mailroom::net {
 
 std::unique_ptr<asio::ssl::context> make_tls_context(const config::Config& cfg);
 
@@ -19,4 +19,4 @@ std::unique_ptr<asio::ssl::context> make_tls_context(const config::Config& cfg);
 void generate_self_signed(const std::string& hostname, const std::string& cert_path,
                           const std::string& key_path);
 
-}  // namespace mailroom::server
+}  // namespace mailroom::net
