@@ -8,16 +8,10 @@
 #include <set>
 
 #include "delivery/maildir.hpp"
+#include "util/ascii.hpp"
 
 namespace mailroom::delivery {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -68,7 +62,7 @@ std::string without_return_path(std::string_view headers) {
   std::string out;
   out.reserve(headers.size());
   for_each_field(headers, [&](std::string_view name, std::string_view field) {
-    if (!iequals(name, "Return-Path")) out.append(field);
+    if (!util::iequals(name, "Return-Path")) out.append(field);
   });
   return out;
 }
@@ -76,11 +70,11 @@ std::string without_return_path(std::string_view headers) {
 bool has_delivered_to(std::string_view headers, std::string_view address) {
   bool found = false;
   for_each_field(headers, [&](std::string_view name, std::string_view field) {
-    if (!iequals(name, "Delivered-To")) return;
+    if (!util::iequals(name, "Delivered-To")) return;
     auto value = trim(field.substr(field.find(':') + 1));
     if (value.size() >= 2 && value.front() == '<' && value.back() == '>')
       value = value.substr(1, value.size() - 2);
-    if (iequals(value, address)) found = true;
+    if (util::iequals(value, address)) found = true;
   });
   return found;
 }

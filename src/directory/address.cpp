@@ -1,34 +1,17 @@
 // Address syntax and canonical forms; see address.hpp for the contract.
 #include "directory/address.hpp"
 
-#include <cstring>
+#include "smtp/address.hpp"
+#include "smtp/utf8.hpp"
+#include "util/ascii.hpp"
 
 namespace mailroom::directory {
 namespace {
 
-constexpr std::size_t kMaxLocalPartOctets = 64;  // RFC 5321 4.5.3.1.1
-constexpr std::size_t kMaxDomainOctets = 255;    // RFC 5321 4.5.3.1.2
-constexpr std::size_t kMaxLabelOctets = 63;      // RFC 1035 2.3.4
-
-bool is_atext(char c) {
-  auto u = static_cast<unsigned char>(c);
-  if (u >= 0x80) return false;
-  return std::isalnum(u) || std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr;
-}
-
-// RFC 5322 3.2.3 dot-atom-text: atext runs separated by single dots, no dot at either end.
+// The directory stores ASCII names only (RFC 5321 grammar from smtp/address.hpp, without the
+// RFC 6531 UTF-8 extensions): they become Maildir paths and login names.
 bool is_dot_atom(std::string_view text) {
-  if (text.empty() || text.front() == '.' || text.back() == '.') return false;
-  char prev = '\0';
-  for (char c : text) {
-    if (c == '.') {
-      if (prev == '.') return false;
-    } else if (!is_atext(c)) {
-      return false;
-    }
-    prev = c;
-  }
-  return true;
+  return smtp::is_ascii(text) && smtp::is_dot_string(text);
 }
 
 bool has_relay_character(std::string_view local) {
@@ -65,40 +48,20 @@ std::optional<AddressParts> split_address(std::string_view address) {
 
 }  // namespace
 
-std::string to_lower_ascii(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::optional<std::string> canonical_domain(std::string_view domain) {
-  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
-  if (domain.empty() || domain.size() > kMaxDomainOctets) return std::nullopt;
-  std::size_t label_start = 0;
-  for (std::size_t i = 0; i <= domain.size(); ++i) {
-    if (i == domain.size() || domain[i] == '.') {
-      auto label = domain.substr(label_start, i - label_start);
-      if (label.empty() || label.size() > kMaxLabelOctets) return std::nullopt;
-      if (label.front() == '-' || label.back() == '-') return std::nullopt;
-      label_start = i + 1;
-      continue;
-    }
-    auto u = static_cast<unsigned char>(domain[i]);
-    if (u >= 0x80 || !(std::isalnum(u) || domain[i] == '-')) return std::nullopt;
-  }
-  return to_lower_ascii(domain);
+  if (!smtp::is_valid_domain(domain, false)) return std::nullopt;
+  return smtp::normalize_domain(domain);
 }
 
 bool is_storable_local_part(std::string_view local) {
-  return local.size() <= kMaxLocalPartOctets && is_dot_atom(local) && !has_relay_character(local);
+  return local.size() <= smtp::kMaxLocalPartBytes && is_dot_atom(local) &&
+         !has_relay_character(local);
 }
 
 std::optional<AddressParts> parse_mailbox_address(std::string_view address) {
   auto parts = split_address(address);
   if (!parts || !is_storable_local_part(parts->local)) return std::nullopt;
-  parts->local = to_lower_ascii(parts->local);
+  parts->local = util::to_ascii_lower(parts->local);
   return parts;
 }
 
@@ -113,7 +76,7 @@ std::optional<AddressParts> parse_alias_source(std::string_view source) {
 
 std::optional<AddressParts> parse_alias_target(std::string_view target) {
   auto parts = split_address(target);
-  if (!parts || parts->local.size() > kMaxLocalPartOctets || !is_dot_atom(parts->local))
+  if (!parts || parts->local.size() > smtp::kMaxLocalPartBytes || !is_dot_atom(parts->local))
     return std::nullopt;
   return parts;
 }
@@ -133,7 +96,7 @@ LookupAddress parse_lookup_address(std::string_view address) {
     if (!unquoted) return out;
     local = *unquoted;
   }
-  out.parts.local = to_lower_ascii(local);
+  out.parts.local = util::to_ascii_lower(local);
   out.local_ok = is_storable_local_part(local);
   return out;
 }

@@ -51,6 +51,4 @@ struct LookupAddress {
 };
 LookupAddress parse_lookup_address(std::string_view address);
 
-std::string to_lower_ascii(std::string_view text);
-
 }  // namespace mailroom::directory

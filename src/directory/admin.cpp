@@ -9,6 +9,7 @@
 
 #include "directory/address.hpp"
 #include "directory/password.hpp"
+#include "util/ascii.hpp"
 
 namespace mailroom::directory {
 namespace {
@@ -91,7 +92,7 @@ void DirectoryAdmin::delete_domain(std::string_view domain_text) {
                                [&](const UserRow& u) { return domain_of(u.address) == domain; });
     std::set<std::string> aliases;
     for (const auto& a : data.aliases) {
-      if (domain_of(a.source) == domain || to_lower_ascii(domain_of(a.target)) == domain)
+      if (domain_of(a.source) == domain || util::to_ascii_lower(domain_of(a.target)) == domain)
         aliases.insert(a.source);
     }
     if (users > 0 || !aliases.empty()) {
@@ -172,7 +173,7 @@ void DirectoryAdmin::add_alias(std::string_view source_text,
     DirectoryData proposed = data;
     std::vector<Mutation> mutations;
     for (auto target : targets) {
-      if (before.is_local_domain(domain_of(target))) target = to_lower_ascii(target);
+      if (before.is_local_domain(domain_of(target))) target = util::to_ascii_lower(target);
       if (std::any_of(mutations.begin(), mutations.end(),
                       [&](const Mutation& m) { return m.value == target; }))
         continue;
@@ -214,7 +215,7 @@ void DirectoryAdmin::delete_alias(std::string_view source_text,
       auto parts = parse_alias_target(t);
       if (!parts) bad_input(fmt::format("invalid target address \"{}\"", t));
       auto target = parts->joined();
-      if (s.is_local_domain(parts->domain)) target = to_lower_ascii(target);
+      if (s.is_local_domain(parts->domain)) target = util::to_ascii_lower(target);
       if (!has_alias_target(data, source, target))
         not_found(fmt::format("{} -> {}: no such alias target", source, target));
       mutations.push_back({Kind::DeleteAliasTarget, source, target});

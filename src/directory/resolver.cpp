@@ -7,6 +7,7 @@
 #include <set>
 
 #include "directory/address.hpp"
+#include "util/ascii.hpp"
 
 namespace mailroom::directory {
 namespace {
@@ -99,13 +100,13 @@ class Expander {
     auto at = target.rfind('@');
     std::string domain = target.substr(at + 1);
     if (!snapshot_.is_local_domain(domain)) {
-      if (forwards_seen_.insert(to_lower_ascii(target)).second) {
+      if (forwards_seen_.insert(util::to_ascii_lower(target)).second) {
         out_.forwards.push_back(target);
         check_fanout();
       }
       return;
     }
-    std::string local = to_lower_ascii(target.substr(0, at));
+    std::string local = util::to_ascii_lower(target.substr(0, at));
     if (is_storable_local_part(local)) expand_local(local, domain);
   }
 
@@ -171,8 +172,8 @@ Resolution resolve_address(const Snapshot& snapshot, std::string_view address,
                            const ResolveOptions& options) {
   Resolution out;
   // RFC 5321 4.5.1: "RCPT TO:<Postmaster>" without a domain must be accepted too.
-  if (address.find('@') == std::string_view::npos && to_lower_ascii(address) == "postmaster" &&
-      !snapshot.domains.empty()) {
+  if (address.find('@') == std::string_view::npos &&
+      util::to_ascii_lower(address) == "postmaster" && !snapshot.domains.empty()) {
     return resolve_address(snapshot, "postmaster@" + snapshot.domains.front(), options);
   }
   auto lookup = parse_lookup_address(address);

@@ -6,18 +6,15 @@
 #include <optional>
 
 #include "smtp/utf8.hpp"
+#include "util/ascii.hpp"
 
 namespace mailroom::smtp {
 
 namespace {
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_let_dig(char c) { return is_alpha(c) || is_digit(c); }
-
 // RFC 5322 3.2.3 atext, as used by RFC 5321 Atom.
 bool is_atext(char c) {
-  if (is_let_dig(c)) return true;
+  if (util::is_ascii_alnum(c)) return true;
   return std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr && c != '\0';
 }
 
@@ -29,26 +26,16 @@ bool is_qtext(char c) {
 
 bool is_high(char c) { return static_cast<unsigned char>(c) >= 0x80; }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (ascii_lower(s[i]) != ascii_lower(prefix[i])) return false;
-  }
-  return true;
-}
-
 bool is_valid_label(std::string_view label, bool allow_utf8) {
   if (label.empty()) return false;
   // Let-dig [Ldh-str]: starts and ends with a letter or digit (a UTF-8 octet counts as a letter
   // in a U-label, RFC 6531 3.3 / RFC 5890).
-  auto edge_ok = [](char c) { return is_let_dig(c) || is_high(c); };
+  auto edge_ok = [](char c) { return util::is_ascii_alnum(c) || is_high(c); };
   if (!edge_ok(label.front()) || !edge_ok(label.back())) return false;
   bool has_utf8 = false;
   for (std::size_t i = 0; i < label.size();) {
     char c = label[i];
-    if (is_let_dig(c) || c == '-') {
+    if (util::is_ascii_alnum(c) || c == '-') {
       ++i;
       continue;
     }
@@ -68,13 +55,13 @@ std::optional<std::string> canonical_address_literal(std::string_view d) {
   if (d.size() < 3 || d.front() != '[' || d.back() != ']') return std::nullopt;
   std::string_view inner = d.substr(1, d.size() - 2);
   constexpr std::string_view kV6Tag = "IPv6:";
-  bool v6 = iequals_prefix(inner, kV6Tag);
+  bool v6 = util::istarts_with(inner, kV6Tag);
   if (v6) inner.remove_prefix(kV6Tag.size());
   if (inner.empty() || inner.size() >= INET6_ADDRSTRLEN) return std::nullopt;
   // inet_pton stops at a NUL, so "[192.0.2.1\0junk]" would pass: allow only address characters.
   for (char c : inner) {
-    bool hex = is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (!(is_digit(c) || c == '.' || (v6 && (hex || c == ':')))) return std::nullopt;
+    bool hex = util::is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!(util::is_ascii_digit(c) || c == '.' || (v6 && (hex || c == ':')))) return std::nullopt;
   }
   std::string text(inner);  // inet_pton needs a NUL-terminated string
   if (v6) {
@@ -219,7 +206,7 @@ bool is_valid_helo_argument(std::string_view arg) {
 std::string normalize_domain(std::string_view d) {
   if (!d.empty() && d.back() == '.') d.remove_suffix(1);
   std::string out(d);
-  for (char& c : out) c = ascii_lower(c);
+  for (char& c : out) c = util::ascii_lower(c);
   return out;
 }
 

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "util/ascii.hpp"
+
 namespace mailroom::smtp {
 
 namespace {
@@ -13,8 +15,6 @@ bool is_mech_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
 }  // namespace
 
 Outcome<AuthArgs> parse_auth_args(std::string_view args) {
@@ -24,7 +24,7 @@ Outcome<AuthArgs> parse_auth_args(std::string_view args) {
   if (mech.empty() || mech.size() > kMaxMechanismBytes) return fail();
   AuthArgs result;
   for (char c : mech) {
-    char u = ascii_upper(c);
+    char u = util::ascii_upper(c);
     if (!is_mech_char(u)) return fail();
     result.mechanism.push_back(u);
   }

@@ -2,20 +2,9 @@
 
 #include <limits>
 
-namespace mailroom::smtp {
+#include "util/ascii.hpp"
 
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
-}
-}  // namespace
+namespace mailroom::smtp {
 
 std::optional<std::uint64_t> parse_decimal_u64(std::string_view digits) {
   if (digits.empty() || digits.size() > 20) return std::nullopt;
@@ -46,7 +35,8 @@ Outcome<BdatArgs> parse_bdat_args(std::string_view args) {
   BdatArgs result{*size, false};
   std::string_view marker = next_token();
   if (!marker.empty()) {
-    if (!iequals(marker, "LAST")) return Outcome<BdatArgs>::failure(replies::invalid_arguments());
+    if (!util::iequals(marker, "LAST"))
+      return Outcome<BdatArgs>::failure(replies::invalid_arguments());
     result.last = true;
   }
   if (!next_token().empty()) return Outcome<BdatArgs>::failure(replies::invalid_arguments());

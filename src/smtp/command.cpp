@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "util/ascii.hpp"
+
 namespace mailroom::smtp {
 
 namespace {
@@ -30,8 +32,6 @@ constexpr std::size_t kMaxVerbTextBytes = 32;
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
-char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
 std::string_view trim_blanks(std::string_view s) {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
@@ -51,7 +51,7 @@ Command parse_command(std::string_view line) {
   Command cmd;
   cmd.verb_text.reserve(std::min(verb.size(), kMaxVerbTextBytes));
   for (std::size_t i = 0; i < verb.size() && i < kMaxVerbTextBytes; ++i) {
-    cmd.verb_text.push_back(ascii_upper(verb[i]));
+    cmd.verb_text.push_back(util::ascii_upper(verb[i]));
   }
   if (verb.size() <= kMaxVerbTextBytes) {
     for (const auto& [name, v] : kVerbs) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "smtp/bdat.hpp"
+#include "util/ascii.hpp"
 
 namespace mailroom::smtp {
 
@@ -10,31 +11,11 @@ namespace {
 
 enum class Role { Sender, Recipient };
 
-char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-std::string to_upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ascii_upper(c);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_upper(a[i]) != ascii_upper(b[i])) return false;
-  }
-  return true;
-}
-
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 // RFC 5321 4.1.2: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
 bool is_esmtp_keyword(std::string_view k) {
-  if (k.empty() || !is_alnum(k.front())) return false;
+  if (k.empty() || !util::is_ascii_alnum(k.front())) return false;
   for (char c : k) {
-    if (!is_alnum(c) && c != '-') return false;
+    if (!util::is_ascii_alnum(c) && c != '-') return false;
   }
   return true;
 }
@@ -63,11 +44,13 @@ Reply bad_syntax(Role role) {
 }
 
 Reply bad_value(std::string_view keyword) {
-  return make_reply(501, "5.5.4", fmt::format("Invalid {} parameter value", to_upper(keyword)));
+  return make_reply(501, "5.5.4",
+                    fmt::format("Invalid {} parameter value", util::to_ascii_upper(keyword)));
 }
 
 Reply duplicate(std::string_view keyword) {
-  return make_reply(501, "5.5.4", fmt::format("Duplicate {} parameter", to_upper(keyword)));
+  return make_reply(501, "5.5.4",
+                    fmt::format("Duplicate {} parameter", util::to_ascii_upper(keyword)));
 }
 
 // Finds where the path ends: after the '>' of "<...>", or at the first SP of an unbracketed
@@ -130,7 +113,7 @@ Outcome<Address> parse_path(std::string_view path, Role role) {
     inner.remove_prefix(colon + 1);
   }
   // RFC 5321 4.1.1.3: "<Postmaster>" with no domain names the local postmaster.
-  if (role == Role::Recipient && iequals(inner, "postmaster")) {
+  if (role == Role::Recipient && util::iequals(inner, "postmaster")) {
     Address postmaster;
     postmaster.local_part = std::string(inner);
     return Outcome<Address>::success(std::move(postmaster));
@@ -177,7 +160,7 @@ std::optional<std::string> decoded_xtext(std::string_view value, std::size_t max
 // Strips the "FROM:" / "TO:" prefix and the blanks some clients put after it; nullopt if the
 // prefix is missing.
 std::optional<std::string_view> after_prefix(std::string_view args, std::string_view prefix) {
-  if (args.size() < prefix.size() || !iequals(args.substr(0, prefix.size()), prefix)) {
+  if (args.size() < prefix.size() || !util::iequals(args.substr(0, prefix.size()), prefix)) {
     return std::nullopt;
   }
   args.remove_prefix(prefix.size());
@@ -205,36 +188,36 @@ Reply handle_mail_param(const Param& p, MailArgs& m, unsigned& seen) {
     return first;
   };
   std::string_view v = p.value.value_or(std::string_view{});
-  if (iequals(p.keyword, "SIZE")) {
+  if (util::iequals(p.keyword, "SIZE")) {
     if (!once(1)) return duplicate(p.keyword);
     auto n = p.value ? parse_decimal_u64(v) : std::nullopt;
     if (!n) return bad_value(p.keyword);
     m.size = *n;
-  } else if (iequals(p.keyword, "BODY")) {
+  } else if (util::iequals(p.keyword, "BODY")) {
     if (!once(2)) return duplicate(p.keyword);
-    if (iequals(v, "7BIT")) {
+    if (util::iequals(v, "7BIT")) {
       m.body = BodyType::SevenBit;
-    } else if (iequals(v, "8BITMIME")) {
+    } else if (util::iequals(v, "8BITMIME")) {
       m.body = BodyType::EightBitMime;
-    } else if (iequals(v, "BINARYMIME")) {
+    } else if (util::iequals(v, "BINARYMIME")) {
       m.body = BodyType::BinaryMime;
     } else {
       return bad_value(p.keyword);
     }
-  } else if (iequals(p.keyword, "RET")) {
+  } else if (util::iequals(p.keyword, "RET")) {
     if (!once(4)) return duplicate(p.keyword);
-    if (!iequals(v, "FULL") && !iequals(v, "HDRS")) return bad_value(p.keyword);
-    m.ret = to_upper(v);
-  } else if (iequals(p.keyword, "ENVID")) {
+    if (!util::iequals(v, "FULL") && !util::iequals(v, "HDRS")) return bad_value(p.keyword);
+    m.ret = util::to_ascii_upper(v);
+  } else if (util::iequals(p.keyword, "ENVID")) {
     if (!once(8)) return duplicate(p.keyword);
     auto decoded = decoded_xtext(v, kMaxEnvidBytes);
     if (!p.value || !decoded) return bad_value(p.keyword);
     m.envid = std::move(*decoded);
-  } else if (iequals(p.keyword, "SMTPUTF8")) {
+  } else if (util::iequals(p.keyword, "SMTPUTF8")) {
     if (!once(16)) return duplicate(p.keyword);
     if (p.value) return bad_value(p.keyword);
     m.smtputf8 = true;
-  } else if (iequals(p.keyword, "AUTH")) {
+  } else if (util::iequals(p.keyword, "AUTH")) {
     if (!once(32)) return duplicate(p.keyword);
     auto decoded = decoded_xtext(v, kMaxOrcptBytes);
     if (!p.value || !decoded) return bad_value(p.keyword);
@@ -250,13 +233,13 @@ bool parse_notify(std::string_view v, unsigned& notify) {
     std::size_t comma = v.find(',');
     std::string_view item = v.substr(0, comma);
     unsigned bit = 0;
-    if (iequals(item, "NEVER")) {
+    if (util::iequals(item, "NEVER")) {
       bit = kNotifyNever;
-    } else if (iequals(item, "SUCCESS")) {
+    } else if (util::iequals(item, "SUCCESS")) {
       bit = kNotifySuccess;
-    } else if (iequals(item, "FAILURE")) {
+    } else if (util::iequals(item, "FAILURE")) {
       bit = kNotifyFailure;
-    } else if (iequals(item, "DELAY")) {
+    } else if (util::iequals(item, "DELAY")) {
       bit = kNotifyDelay;
     } else {
       return false;
@@ -287,11 +270,11 @@ std::optional<std::string> parse_orcpt(std::string_view v) {
 
 Reply handle_rcpt_param(const Param& p, RcptArgs& r, unsigned& seen) {
   std::string_view v = p.value.value_or(std::string_view{});
-  if (iequals(p.keyword, "NOTIFY")) {
+  if (util::iequals(p.keyword, "NOTIFY")) {
     if (seen & 1) return duplicate(p.keyword);
     seen |= 1;
     if (!p.value || !parse_notify(v, r.notify)) return bad_value(p.keyword);
-  } else if (iequals(p.keyword, "ORCPT")) {
+  } else if (util::iequals(p.keyword, "ORCPT")) {
     if (seen & 2) return duplicate(p.keyword);
     seen |= 2;
     auto orcpt = p.value ? parse_orcpt(v) : std::nullopt;
