@@ -22,7 +22,7 @@ void check(bool condition) {
 }
 
 template <typename T>
-void check_outcome(const Outcome<T>& o) {
+void check_outcome(const ParseResult<T>& o) {
   if (!o.ok()) check(o.error.code >= 500 && o.error.code < 600 && !o.error.lines.empty());
 }
 

@@ -32,7 +32,7 @@ void check_xtext_round_trip(const std::string& raw) {
 }
 
 template <typename T>
-void check_refusal(const Outcome<T>& o) {
+void check_refusal(const ParseResult<T>& o) {
   if (!o.ok()) check(o.error.code >= 500 && o.error.code < 600 && !o.error.lines.empty());
 }
 }  // namespace

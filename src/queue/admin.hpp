@@ -23,6 +23,7 @@
 #include "queue/delivery_round.hpp"
 #include "queue/scheduler.hpp"
 #include "queue/state_db.hpp"
+#include "util/unix_clock.hpp"
 
 namespace mailroom::queue {
 
@@ -34,8 +35,7 @@ std::vector<std::size_t> fail_by_administrator(MessageRecord& record, std::int64
 
 class OnlineAdmin {
  public:
-  OnlineAdmin(Scheduler& scheduler, StateDb& db, DeliveryRound& round,
-              std::function<std::int64_t()> clock);
+  OnlineAdmin(Scheduler& scheduler, StateDb& db, DeliveryRound& round, util::UnixClock clock);
 
   // Executes every command not yet done (or parks it).
   void run_pending_commands();
@@ -52,7 +52,7 @@ class OnlineAdmin {
   Scheduler& scheduler_;
   StateDb& db_;
   DeliveryRound& round_;
-  std::function<std::int64_t()> clock_;
+  util::UnixClock clock_;
   std::mutex mutex_;  // orders parking against complete_delivery
   std::map<std::string, std::vector<AdminCommand>> parked_;
 };

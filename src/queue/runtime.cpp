@@ -24,12 +24,6 @@
 
 namespace mailroom::queue {
 
-std::int64_t system_clock_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 namespace {
 
 constexpr std::size_t kRoundBatch = 32;

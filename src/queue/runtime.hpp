@@ -24,15 +24,12 @@
 #include "config/config.hpp"
 #include "directory/directory.hpp"
 #include "queue/queue.hpp"
+#include "util/unix_clock.hpp"
 
 namespace mailroom::queue {
 
-// Seconds since the Unix epoch; injectable so tests can move time without sleeping.
-using Clock = std::function<std::int64_t()>;
-std::int64_t system_clock_now();
-
 struct RuntimeOptions {
-  Clock clock = system_clock_now;
+  util::UnixClock clock = util::unix_now;
   // False: no scheduler or delivery threads; tests drive deliveries with run_deliveries_once().
   bool background_delivery = true;
   std::size_t memory_limit_bytes = 256 * 1024;  // per IncomingMessage before spilling to disk

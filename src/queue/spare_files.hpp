@@ -3,27 +3,21 @@
 // A delivered message's queue file is renamed into queue_dir/spare/, and the group commit renames
 // a spare into incoming/ for the next message instead of creating a new file, writes the new
 // message over the old bytes and cuts the file to the new length. The file system then neither
-// frees nor allocates an inode per message, and for messages of similar size not even data
-// blocks: no block freed means no discard request to the disk (this file system is mounted with
-// `discard`, which made every unlink and truncate wait for one). (fdatasync still writes the
-// inode: ext4 without a journal writes it after any change, timestamps included; padding files
-// to a stable size saved no disk write, bench/ANALYSIS.md.) That matters most on ext4
-// without a journal (this machine, bench/ANALYSIS.md): it will not reuse an inode freed in the
-// last minute, so with mail churn every create scanned past thousands of recently freed inodes
-// (find_inode_bit → recently_deleted: up to a sixth of the server's CPU). Elsewhere it still saves
-// an inode allocation, an eviction and an unlink per message.
+// frees nor allocates an inode per message, and for messages of similar size not even data blocks
+// (why that matters, on this machine's ext4 without a journal above all: bench/ANALYSIS.md).
 //
 // Safety: a spare is only ever a file whose message left the queue (all recipients final), so a
 // crash leaves either its intact queue file in messages/ (recovered; the Maildir copy named after
-// its id keeps it from being delivered twice, as after any crash before an unlink) or a stray
-// file in spare/, which start-up removes. The taker must cut the file to what it wrote (the group
-// commit does, before the rename into messages/ and the fsync): nothing of an earlier message
-// survives past the new footer, and a file torn by a power cut fails its footer or checksum like
-// any other torn queue file (queue_file.hpp). One power cut passes both: the rename reached the
-// disk and none of the new bytes did, so the file is still the old message, whole. Its envelope
-// names the old id, so recovery (runtime.cpp) quarantines it instead of delivering it again. Spares
-// hold delivered mail until reused, in the queue directory (mode 0700, like the queue itself), at
-// most `max_spares` files; the rest are unlinked. Thread-safe.
+// its id keeps it from being delivered twice) or a stray file in spare/, which start-up removes.
+// The taker must cut the file to what it wrote before the rename into messages/ and the fsync, so
+// nothing of an earlier message survives past the new footer; a file torn by a power cut fails its
+// footer or checksum like any torn queue file (spool/queue_file.hpp). One power cut passes both:
+// the rename reached the disk and none of the new bytes did, so the file is still the old message,
+// whole. Its envelope names the old id, so recovery (runtime.cpp) quarantines it instead of
+// delivering it again. Spares hold delivered mail until reused, in the queue directory (mode
+// 0700, like the queue itself), at most `max_spares` files; the rest are unlinked. Thread-safe.
+//
+// Never: hands out a spare whose message is still queued, or renames over an existing file.
 #pragma once
 
 #include <cstdint>

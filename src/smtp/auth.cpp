@@ -17,8 +17,8 @@ bool is_mech_char(char c) {
 
 }  // namespace
 
-Outcome<AuthArgs> parse_auth_args(std::string_view args) {
-  auto fail = [] { return Outcome<AuthArgs>::failure(replies::invalid_arguments()); };
+ParseResult<AuthArgs> parse_auth_args(std::string_view args) {
+  auto fail = [] { return ParseResult<AuthArgs>::failure(replies::invalid_arguments()); };
   std::size_t sp = args.find(' ');
   std::string_view mech = args.substr(0, sp);
   if (mech.empty() || mech.size() > kMaxMechanismBytes) return fail();
@@ -35,7 +35,7 @@ Outcome<AuthArgs> parse_auth_args(std::string_view args) {
     if (response.empty() || response.find(' ') != std::string_view::npos) return fail();
     result.initial_response = response == "=" ? std::string() : std::string(response);
   }
-  return Outcome<AuthArgs>::success(std::move(result));
+  return ParseResult<AuthArgs>::success(std::move(result));
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {

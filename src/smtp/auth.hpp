@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "smtp/outcome.hpp"
+#include "smtp/parse_result.hpp"
 
 namespace mailroom::smtp {
 
@@ -22,7 +22,7 @@ struct AuthArgs {
 // "PLAIN", "PLAIN dGVzdA==", "login =". A mechanism must be 1-20 of [A-Z0-9-_] (RFC 4422 3.1);
 // missing or malformed mechanism or extra tokens -> replies::invalid_arguments() (501 5.5.4).
 // Whether the mechanism is offered is the session's decision (504 5.5.4).
-Outcome<AuthArgs> parse_auth_args(std::string_view args);
+ParseResult<AuthArgs> parse_auth_args(std::string_view args);
 
 // Strict base64 (RFC 4648 4, padded); nullopt on bad input. "" decodes to "".
 std::optional<std::string> base64_decode(std::string_view text);

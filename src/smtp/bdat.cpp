@@ -19,7 +19,7 @@ std::optional<std::uint64_t> parse_decimal_u64(std::string_view digits) {
   return value;
 }
 
-Outcome<BdatArgs> parse_bdat_args(std::string_view args) {
+ParseResult<BdatArgs> parse_bdat_args(std::string_view args) {
   // bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] CR LF (RFC 3030 4); runs of blanks are
   // tolerated between the tokens, nothing else is.
   auto next_token = [&args]() {
@@ -31,16 +31,16 @@ Outcome<BdatArgs> parse_bdat_args(std::string_view args) {
     return token;
   };
   auto size = parse_decimal_u64(next_token());
-  if (!size) return Outcome<BdatArgs>::failure(replies::invalid_arguments());
+  if (!size) return ParseResult<BdatArgs>::failure(replies::invalid_arguments());
   BdatArgs result{*size, false};
   std::string_view marker = next_token();
   if (!marker.empty()) {
     if (!util::iequals(marker, "LAST"))
-      return Outcome<BdatArgs>::failure(replies::invalid_arguments());
+      return ParseResult<BdatArgs>::failure(replies::invalid_arguments());
     result.last = true;
   }
-  if (!next_token().empty()) return Outcome<BdatArgs>::failure(replies::invalid_arguments());
-  return Outcome<BdatArgs>::success(result);
+  if (!next_token().empty()) return ParseResult<BdatArgs>::failure(replies::invalid_arguments());
+  return ParseResult<BdatArgs>::success(result);
 }
 
 bool BdatBody::add(std::string_view piece) {

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string_view>
 
-#include "smtp/outcome.hpp"
+#include "smtp/parse_result.hpp"
 
 namespace mailroom::smtp {
 
@@ -21,7 +21,7 @@ struct BdatArgs {
 };
 
 // "1000", "0 LAST", "1000 last"; anything else -> replies::invalid_arguments() (501 5.5.4).
-Outcome<BdatArgs> parse_bdat_args(std::string_view args);
+ParseResult<BdatArgs> parse_bdat_args(std::string_view args);
 
 // The message a BDAT transaction builds, fed the chunk bytes in any pieces. Chunk contents are
 // data, never commands: they are only measured and scanned. Unless BODY=BINARYMIME, a CR not

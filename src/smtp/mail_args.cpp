@@ -93,22 +93,23 @@ bool is_source_route(std::string_view adl) {
 }
 
 // Parses the path token (bracketed or not) into an Address.
-Outcome<Address> parse_path(std::string_view path, Role role) {
+ParseResult<Address> parse_path(std::string_view path, Role role) {
   bool bracketed = path.front() == '<';
   if (path.size() + (bracketed ? 0 : 2) > kMaxPathBytes) {
-    return Outcome<Address>::failure(bad_syntax(role));
+    return ParseResult<Address>::failure(bad_syntax(role));
   }
   std::string_view inner = bracketed ? path.substr(1, path.size() - 2) : path;
   if (inner.empty()) {
-    if (!bracketed || role == Role::Recipient) return Outcome<Address>::failure(bad_syntax(role));
+    if (!bracketed || role == Role::Recipient)
+      return ParseResult<Address>::failure(bad_syntax(role));
     Address null_path;
     null_path.is_null = true;
-    return Outcome<Address>::success(std::move(null_path));
+    return ParseResult<Address>::success(std::move(null_path));
   }
   if (bracketed && inner.front() == '@') {
     std::size_t colon = inner.find(':');
     if (colon == std::string_view::npos || !is_source_route(inner.substr(0, colon))) {
-      return Outcome<Address>::failure(bad_syntax(role));
+      return ParseResult<Address>::failure(bad_syntax(role));
     }
     inner.remove_prefix(colon + 1);
   }
@@ -116,11 +117,11 @@ Outcome<Address> parse_path(std::string_view path, Role role) {
   if (role == Role::Recipient && util::iequals(inner, "postmaster")) {
     Address postmaster;
     postmaster.local_part = std::string(inner);
-    return Outcome<Address>::success(std::move(postmaster));
+    return ParseResult<Address>::success(std::move(postmaster));
   }
   ParsedAddress parsed = parse_mailbox(inner);
-  if (!parsed.ok()) return Outcome<Address>::failure(bad_syntax(role));
-  return Outcome<Address>::success(std::move(parsed.address));
+  if (!parsed.ok()) return ParseResult<Address>::failure(bad_syntax(role));
+  return ParseResult<Address>::success(std::move(parsed.address));
 }
 
 struct Param {
@@ -288,15 +289,15 @@ Reply handle_rcpt_param(const Param& p, RcptArgs& r, unsigned& seen) {
 
 }  // namespace
 
-Outcome<MailArgs> parse_mail_args(std::string_view args) {
+ParseResult<MailArgs> parse_mail_args(std::string_view args) {
   auto path_and_params = after_prefix(args, "FROM:");
   if (!path_and_params || path_and_params->empty()) {
-    return Outcome<MailArgs>::failure(replies::invalid_arguments());
+    return ParseResult<MailArgs>::failure(replies::invalid_arguments());
   }
   auto split = split_path(*path_and_params);
-  if (!split) return Outcome<MailArgs>::failure(replies::invalid_address());
+  if (!split) return ParseResult<MailArgs>::failure(replies::invalid_address());
   auto sender = parse_path(split->path, Role::Sender);
-  if (!sender.ok()) return Outcome<MailArgs>::failure(std::move(sender.error));
+  if (!sender.ok()) return ParseResult<MailArgs>::failure(std::move(sender.error));
 
   MailArgs m;
   m.sender = std::move(*sender.value);
@@ -306,20 +307,21 @@ Outcome<MailArgs> parse_mail_args(std::string_view args) {
     if (r.code != 0) return r;
     return std::nullopt;
   });
-  if (error) return Outcome<MailArgs>::failure(std::move(*error));
-  if (m.sender.utf8 && !m.smtputf8) return Outcome<MailArgs>::failure(replies::smtputf8_required());
-  return Outcome<MailArgs>::success(std::move(m));
+  if (error) return ParseResult<MailArgs>::failure(std::move(*error));
+  if (m.sender.utf8 && !m.smtputf8)
+    return ParseResult<MailArgs>::failure(replies::smtputf8_required());
+  return ParseResult<MailArgs>::success(std::move(m));
 }
 
-Outcome<RcptArgs> parse_rcpt_args(std::string_view args, bool smtputf8_in_tx) {
+ParseResult<RcptArgs> parse_rcpt_args(std::string_view args, bool smtputf8_in_tx) {
   auto path_and_params = after_prefix(args, "TO:");
   if (!path_and_params || path_and_params->empty()) {
-    return Outcome<RcptArgs>::failure(replies::invalid_arguments());
+    return ParseResult<RcptArgs>::failure(replies::invalid_arguments());
   }
   auto split = split_path(*path_and_params);
-  if (!split) return Outcome<RcptArgs>::failure(replies::invalid_recipient_syntax());
+  if (!split) return ParseResult<RcptArgs>::failure(replies::invalid_recipient_syntax());
   auto recipient = parse_path(split->path, Role::Recipient);
-  if (!recipient.ok()) return Outcome<RcptArgs>::failure(std::move(recipient.error));
+  if (!recipient.ok()) return ParseResult<RcptArgs>::failure(std::move(recipient.error));
 
   RcptArgs r;
   r.recipient = std::move(*recipient.value);
@@ -329,11 +331,11 @@ Outcome<RcptArgs> parse_rcpt_args(std::string_view args, bool smtputf8_in_tx) {
     if (reply.code != 0) return reply;
     return std::nullopt;
   });
-  if (error) return Outcome<RcptArgs>::failure(std::move(*error));
+  if (error) return ParseResult<RcptArgs>::failure(std::move(*error));
   if (r.recipient.utf8 && !smtputf8_in_tx) {
-    return Outcome<RcptArgs>::failure(replies::smtputf8_required());
+    return ParseResult<RcptArgs>::failure(replies::smtputf8_required());
   }
-  return Outcome<RcptArgs>::success(std::move(r));
+  return ParseResult<RcptArgs>::success(std::move(r));
 }
 
 std::optional<std::string> xtext_decode(std::string_view text) {

@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "smtp/address.hpp"
-#include "smtp/outcome.hpp"
+#include "smtp/parse_result.hpp"
 
 namespace mailroom::smtp {
 
@@ -55,11 +55,11 @@ inline constexpr std::size_t kMaxOrcptBytes = 500;
 //   bad sender syntax or too long    -> replies::invalid_address()          550 5.1.7
 //   non-ASCII without SMTPUTF8       -> replies::smtputf8_required()        553 5.6.7
 //   unknown / repeated / bad params  -> 501 5.5.4 (replies::unrecognized_parameter() for unknown)
-Outcome<MailArgs> parse_mail_args(std::string_view args);
+ParseResult<MailArgs> parse_mail_args(std::string_view args);
 // `args` is Command::args for RCPT ("TO:<a@b> NOTIFY=SUCCESS"). "<Postmaster>" without a domain is
 // accepted here only (RFC 5321 4.1.1.3). smtputf8_in_tx: MAIL FROM carried SMTPUTF8.
 //   bad recipient syntax or too long -> replies::invalid_recipient_syntax() 501 5.1.3
-Outcome<RcptArgs> parse_rcpt_args(std::string_view args, bool smtputf8_in_tx);
+ParseResult<RcptArgs> parse_rcpt_args(std::string_view args, bool smtputf8_in_tx);
 
 // RFC 3461 4: xtext = *( xchar / "+" 2HEXCHAR ). Lowercase hex is tolerated on input.
 std::optional<std::string> xtext_decode(std::string_view text);

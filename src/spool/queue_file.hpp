@@ -1,30 +1,27 @@
-// queue/queue_file: the on-disk form of one queued message, and the queue directory layout.
+// spool/queue_file: the on-disk form of one queued message, and the queue directory layout.
 //
 // Layout under queue_dir:
 //   incoming/<id>   being received or being committed; never delivered; removed at start
 //   messages/<id>   committed: the rename from incoming/ into messages/ is the commit marker
-//   spare/<n>       emptied files of delivered messages, reused for new ones (spare_files.hpp)
-//   state.db        recipient states and admin commands (see state_db.hpp)
-//   lock            flock()ed by the running server (see runtime.hpp)
+//   spare/<n>       emptied files of delivered messages, reused for new ones (queue/spare_files)
+//   corrupt/<id>    files that failed their checksum: kept for the admin, never delivered
+//   state.db        recipient states and admin commands (queue/state_db.hpp)
+//   lock            flock()ed by the running server (queue/runtime.hpp)
 //
 // A queue file is written once and never modified afterwards:
 //   <message bytes, CRLF, as received, Received: header included>
 //   <envelope record: text lines "key value", values percent-escaped>
 //   <footer, exactly kFooterBytes:
 //      "MAILROOM-QUEUE-V2 <body bytes:20> <envelope bytes:10> <XXH3-128 of body+envelope:32>\n">
-// V2 is what this version writes. V1 files (same layout, BLAKE2b-128 checksum) are still read and
-// verified, so a queue written by an older mailroom is delivered after an upgrade. The checksum
-// guards against torn writes and disk damage, not against an attacker who can write the queue:
-// XXH3 does that job at 0.06 ms per MB where BLAKE2b cost 1.7 ms, a quarter of the server's CPU
-// for 1 MB messages (bench/ANALYSIS.md).
-// The envelope goes last so a message that spilled to disk while being received is committed by
-// appending to the same file, without copying the body. The group commit renames a file into
-// messages/ before its fsyncs (so that all syncs of a batch run together, see group_commit.hpp):
-// after a power cut a file there may be torn even though it was never acknowledged. The footer
-// catches that: recovery skips a file whose footer does not match its size, and delivery verifies
-// the checksum before writing a message anywhere.
+// V2 is what this version writes; V1 files (BLAKE2b-128 checksum) are still read and verified, so
+// a queue written by an older mailroom is delivered after an upgrade. The checksum guards against
+// torn writes and disk damage, not against an attacker who can write the queue (why XXH3:
+// bench/ANALYSIS.md). The envelope goes last so a message that spilled to disk while being
+// received is committed by appending to the same file. A file renamed into messages/ may be torn
+// by a power cut before its fsync (queue/group_commit.hpp): recovery skips a file whose footer does
+// not match its size, and delivery verifies the checksum before writing a message anywhere.
 //
-// Never writes outside queue_dir; never follows an id that is not a valid message id.
+// Never: writes outside queue_dir, or turns an id into a path before is_valid_message_id().
 #pragma once
 
 #include <cstdint>

@@ -1,12 +1,12 @@
-// queue/sync_pool: many fsyncs at once, so they share one journal commit.
+// util/sync_pool: many fsyncs at once, so they share one journal commit.
 //
-// On ext4 (and most journaling filesystems) every fsync()/fdatasync() that runs alone costs a
-// journal commit and a disk cache flush (measured here: 4-8 ms each), but calls that run at the
-// same moment join the same commit. Issuing a batch's syncs from parallel threads therefore costs
-// about one flush for the whole batch instead of one per file: on this machine a batch of 20 new
-// 4 KB files went from ~140 ms (sequential fdatasync) to ~4 ms. Used by the group commit and by
-// batched Maildir delivery. Each call still syncs every descriptor it is given (POSIX-correct:
-// nothing relies on one file's fsync making another file durable).
+// On ext4 (and most journaling file systems) an fsync()/fdatasync() that runs alone costs a journal
+// commit and a disk cache flush, but calls that run at the same moment join the same commit: a
+// batch's syncs issued from parallel threads cost about one flush for the batch (figures, and why
+// 8 threads: bench/ANALYSIS.md). Used by the queue's group commit and by batched Maildir delivery.
+// Each call still syncs every descriptor it is given (POSIX-correct: nothing relies on one file's
+// fsync making another file durable); writeback is started with sync_file_range first, which is
+// never taken for durability.
 //
 // Never owns or closes the descriptors it is given.
 #pragma once
@@ -21,9 +21,7 @@ namespace mailroom::util {
 
 class SyncPool {
  public:
-  // 8: with 200 sessions a batch holds dozens of files, and a thread per file scaled worse than
-  // 8 threads after sync_file_range (bench/ANALYSIS.md, scenario e200: ~850-1,030 against
-  // 1,300-1,590 msg/s).
+  // 8: measured against a thread per file with 200 sessions (bench/ANALYSIS.md).
   explicit SyncPool(std::size_t max_threads = 8);
   ~SyncPool();
   SyncPool(const SyncPool&) = delete;

@@ -1,4 +1,4 @@
-// smtp/outcome: the result of parsing something a client sent: either the parsed value or the
+// smtp/parse_result: the result of parsing something a client sent: either the parsed value or the
 // exact reply to send back. Parsers in smtp/ return this instead of throwing, so a malformed
 // command can never unwind through the session.
 #pragma once
@@ -11,13 +11,13 @@
 namespace mailroom::smtp {
 
 template <typename T>
-struct Outcome {
+struct ParseResult {
   std::optional<T> value;
   Reply error;  // meaningful only when !value
 
   bool ok() const { return value.has_value(); }
-  static Outcome success(T v) { return Outcome{std::optional<T>(std::move(v)), Reply{}}; }
-  static Outcome failure(Reply r) { return Outcome{std::nullopt, std::move(r)}; }
+  static ParseResult success(T v) { return ParseResult{std::optional<T>(std::move(v)), Reply{}}; }
+  static ParseResult failure(Reply r) { return ParseResult{std::nullopt, std::move(r)}; }
 };
 
 }  // namespace mailroom::smtp
