@@ -26,12 +26,12 @@ bool is_complete(const MessageRecord& r) {
 }
 
 DeliveryRound::DeliveryRound(spool::QueuePaths paths, std::string hostname, RetryPolicy policy,
-                             delivery::LocalDelivery& local, StateDb& db, Queue& queue,
+                             delivery::Dispatcher& dispatcher, StateDb& db, Queue& queue,
                              SpareFiles& spares)
     : paths_(std::move(paths)),
       hostname_(std::move(hostname)),
       policy_(policy),
-      local_(local),
+      dispatcher_(dispatcher),
       db_(db),
       queue_(queue),
       spares_(spares) {}
@@ -63,16 +63,16 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
     s.attempts++;
     s.delivered_to = r.delivered_to;
     s.reason = r.reason;
-    switch (r.outcome) {
-      case delivery::Outcome::Delivered:
+    switch (r.disposition) {
+      case delivery::Disposition::Delivered:
         s.status = RecipientStatus::Delivered;
         s.notified = !bounce::wants_dsn(env.sender, rcpt, bounce::DsnAction::Delivered);
         break;
-      case delivery::Outcome::Failed:
+      case delivery::Disposition::Failed:
         s.status = RecipientStatus::Failed;
         s.notified = !bounce::wants_dsn(env.sender, rcpt, bounce::DsnAction::Failed);
         break;
-      case delivery::Outcome::Deferred:
+      case delivery::Disposition::Deferred:
         if (policy_.expired(env.arrival_unix, now)) {
           s.status = RecipientStatus::Failed;
           s.reason = "4.4.7 message expired in the queue; last error: " + r.reason;
@@ -186,6 +186,23 @@ std::vector<std::optional<MessageRecord>> DeliveryRound::run(std::vector<Message
       }
       continue;
     }
+    // A message accepted by this process was hashed as it was written and fsync'd; re-reading it
+    // would hash every byte twice (bench/ANALYSIS.md). A file reloaded at start may be a torn
+    // write or damaged on disk: that is what the checksum is for.
+    if (w.record.recovered) {
+      auto ec = spool::verify_queue_file(path, info);
+      if (ec == std::errc::illegal_byte_sequence) {
+        quarantine(w.record.envelope.id);
+        remove_message(w.record);  // the file is already gone; this drops its rows
+        w.gone = true;
+        continue;
+      }
+      if (ec) {
+        spdlog::error("queue: id={} unreadable: {}", w.record.envelope.id, ec.message());
+        w.record.hold_until = now + kHoldAfterErrorS;
+        continue;
+      }
+    }
     w.info = info;
     delivery::DeliveryJob job;
     for (std::size_t i = 0; i < w.record.states.size(); ++i) {
@@ -202,17 +219,9 @@ std::vector<std::optional<MessageRecord>> DeliveryRound::run(std::vector<Message
     job_owner.push_back(work.size() - 1);
   }
 
-  auto results = local_.deliver(jobs);
-  for (std::size_t k = 0; k < results.size(); ++k) {
-    auto& w = work[job_owner[k]];
-    if (results[k].corrupt) {
-      quarantine(w.record.envelope.id);
-      remove_message(w.record);  // the file is already gone; this drops its rows
-      w.gone = true;
-      continue;
-    }
-    apply_outcomes(w, results[k], now);
-  }
+  auto results = dispatcher_.deliver(jobs);
+  for (std::size_t k = 0; k < results.size(); ++k)
+    apply_outcomes(work[job_owner[k]], results[k], now);
 
   if (persist(work)) {
     bool any_notified = false;

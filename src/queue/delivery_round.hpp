@@ -1,7 +1,7 @@
 // queue/delivery_round: one pass over a batch of due messages, from attempt to durable outcome.
 //
 // For each message: attempt its due recipients (pending, or deferred and past next_attempt) with
-// local delivery (all Maildir files of the batch synced together), turn outcomes into states
+// the delivery agents (delivery/dispatcher.hpp), turn outcomes into states
 // (deferred -> next attempt by RetryPolicy, or failed 4.4.7 once the queue lifetime is over), and
 // then, in this order, so that a state change is durable before anything acts on it:
 //   1. persist: messages whose recipients are all final with no DSN to send are removed (queue
@@ -20,7 +20,7 @@
 #include <optional>
 #include <vector>
 
-#include "delivery/local_delivery.hpp"
+#include "delivery/dispatcher.hpp"
 #include "queue/queue.hpp"
 #include "queue/retry_policy.hpp"
 #include "queue/scheduler.hpp"
@@ -33,7 +33,7 @@ namespace mailroom::queue {
 class DeliveryRound {
  public:
   DeliveryRound(spool::QueuePaths paths, std::string hostname, RetryPolicy policy,
-                delivery::LocalDelivery& local, StateDb& db, Queue& queue, SpareFiles& spares);
+                delivery::Dispatcher& dispatcher, StateDb& db, Queue& queue, SpareFiles& spares);
 
   // Returns, per input record, its new record or nullopt when it left the queue.
   std::vector<std::optional<MessageRecord>> run(std::vector<MessageRecord> records,
@@ -57,7 +57,7 @@ class DeliveryRound {
   spool::QueuePaths paths_;
   std::string hostname_;
   RetryPolicy policy_;
-  delivery::LocalDelivery& local_;
+  delivery::Dispatcher& dispatcher_;
   StateDb& db_;
   Queue& queue_;
   SpareFiles& spares_;

@@ -11,7 +11,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "delivery/local_delivery.hpp"
+#include "delivery/dispatcher.hpp"
+#include "delivery/maildir_agent.hpp"
+#include "delivery/router.hpp"
 #include "queue/admin.hpp"
 #include "queue/delivery_round.hpp"
 #include "queue/group_commit.hpp"
@@ -93,10 +95,13 @@ class QueueRuntimeImpl final : public QueueRuntime {
           scheduler_.add_all(std::move(records), options_.clock());
         });
     queue_ = std::make_unique<DiskQueue>(paths_, options_.memory_limit_bytes, *committer_);
-    local_ = std::make_unique<delivery::LocalDelivery>(cfg_.mailbox_root(), cfg_.server.hostname,
-                                                       std::move(directory), sync_pool_);
+    router_ = std::make_unique<delivery::Router>(delivery::RouterOptions{}, std::move(directory));
+    maildir_ = std::make_unique<delivery::MaildirAgent>(cfg_.mailbox_root(), cfg_.server.hostname,
+                                                        sync_pool_);
+    dispatcher_ = std::make_unique<delivery::Dispatcher>(
+        *router_, delivery::Dispatcher::Agents{{delivery::Transport::Maildir, maildir_.get()}});
     round_ = std::make_unique<DeliveryRound>(paths_, cfg_.server.hostname, RetryPolicy(cfg_.queue),
-                                             *local_, *db_, *queue_, *spares_);
+                                             *dispatcher_, *db_, *queue_, *spares_);
     admin_ = std::make_unique<OnlineAdmin>(scheduler_, *db_, *round_, options_.clock);
     admin_->run_pending_commands();  // posted while no server was running
     if (options_.background_delivery) start_threads();
@@ -252,7 +257,9 @@ class QueueRuntimeImpl final : public QueueRuntime {
   std::unique_ptr<SpareFiles> spares_;
   std::unique_ptr<GroupCommitter> committer_;
   std::unique_ptr<DiskQueue> queue_;
-  std::unique_ptr<delivery::LocalDelivery> local_;
+  std::unique_ptr<delivery::Router> router_;
+  std::unique_ptr<delivery::MaildirAgent> maildir_;
+  std::unique_ptr<delivery::Dispatcher> dispatcher_;
   std::unique_ptr<DeliveryRound> round_;
   std::unique_ptr<OnlineAdmin> admin_;
   std::vector<std::thread> workers_;

@@ -189,7 +189,7 @@ class Stored:
     envelope is None and recipients are the mailboxes.
     body is the message as the server stored it on receipt: CRLF line ends, starting with our
     Received: header. For Maildir copies that means undoing what local delivery does (it writes
-    LF line ends and prepends Return-Path: and Delivered-To:, src/delivery/local_delivery.hpp).
+    LF line ends and prepends Return-Path: and Delivered-To:, src/delivery/maildir_agent.hpp).
     The server refuses every message holding a bare CR or LF, so LF -> CRLF restores the bytes
     exactly. raw is the file's bytes as they are."""
 
