@@ -227,6 +227,14 @@ asio::awaitable<void> Session::serve_commands() {
 asio::awaitable<void> Session::dispatch(const smtp::Command& cmd) {
   using smtp::Verb;
   const auto errors_before = errors_;
+  // BDAT checks the order itself, after its size is known: refused chunks are still read.
+  if (cmd.verb != Verb::Bdat) {
+    if (auto refusal = state_.check(cmd.verb)) {
+      reply(*refusal);
+      if (errors_ > errors_before) co_await error_delay();
+      co_return;
+    }
+  }
   switch (cmd.verb) {
     case Verb::Helo:
       on_helo(cmd, false);
@@ -277,8 +285,8 @@ asio::awaitable<void> Session::dispatch(const smtp::Command& cmd) {
   if (errors_ > errors_before) co_await error_delay();
 }
 
-void Session::log_state(const char* from, const char* to) {
-  spdlog::debug("session={} state {} -> {}", id_, from, to);
+void Session::log_state(smtp::StateChange change) {
+  if (change.changed()) spdlog::debug("session={} state {} -> {}", id_, change.from, change.to);
 }
 
 }  // namespace mailroom::server

@@ -30,18 +30,18 @@
 #include "smtp/line_buffer.hpp"
 #include "smtp/mail_args.hpp"
 #include "smtp/reply.hpp"
+#include "smtp/session_state.hpp"
 
 namespace mailroom::server {
 
-// The mail transaction: everything RSET, EHLO, STARTTLS and a completed message clear.
+// The mail transaction: everything RSET, EHLO, STARTTLS and a completed message clear. Where the
+// session stands in it (MAIL given, RCPT given, BDAT under way) is state_'s business.
 struct Transaction {
-  bool has_sender = false;
   smtp::MailArgs mail;
   std::vector<queue::EnvelopeRecipient> recipients;
   std::uint32_t refused_recipients = 0;
   // BDAT (RFC 3030): chunks accumulate here until LAST.
   std::unique_ptr<queue::IncomingMessage> bdat_message;
-  bool bdat_started = false;
   smtp::BdatBody bdat_body;  // size and bare CR/LF across all chunks
   bool bdat_failed = false;  // a chunk was refused: refuse the rest, consume their bytes
 };
@@ -102,7 +102,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> auth_result(bool ok, const std::string& user);
   bool client_locked_out() const;  // too many AUTH failures from this address lately
 
-  void log_state(const char* from, const char* to);
+  void log_state(smtp::StateChange change);
 
   ListenerRuntime& rt_;
   net::Transport transport_;
@@ -112,8 +112,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string out_;
 
   // connection state
-  std::string helo_;
-  bool esmtp_ = false;
+  smtp::SessionState state_;  // command order (smtp/session_state.hpp)
+  std::string helo_;          // the HELO/EHLO argument, for Received:
   std::string auth_user_;
   std::uint32_t errors_ = 0;
   std::uint32_t unflushed_replies_ = 0;  // replies in out_: capped by max_pipelined_commands

@@ -82,11 +82,9 @@ asio::awaitable<std::optional<std::string>> Session::auth_response(std::optional
 }
 
 asio::awaitable<void> Session::on_auth(const smtp::Command& cmd) {
-  if (helo_.empty() || !esmtp_) co_return reply(smtp::replies::send_hello_first());
   if (rt_.listener.auth == config::AuthMode::None)
     co_return reply(smtp::replies::auth_not_enabled());
   if (!auth_user_.empty()) co_return reply(smtp::replies::auth_already_done());
-  if (tx_.has_sender) co_return reply(smtp::replies::nested_mail());
   if (!auth_offered()) co_return reply(smtp::replies::auth_needs_encryption());
   if (client_locked_out()) {
     spdlog::warn("session={} client={} event=auth_locked_out", id_, client_ip_);

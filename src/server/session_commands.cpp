@@ -27,7 +27,7 @@ bool Session::require_no_args(const smtp::Command& cmd) {
 }
 
 void Session::reset_transaction() {
-  if (tx_.has_sender) log_state("transaction", "idle");
+  log_state(state_.end_transaction());
   tx_ = Transaction{};
 }
 
@@ -37,10 +37,9 @@ void Session::on_helo(const smtp::Command& cmd, bool extended) {
     return;
   }
   // RFC 5321 4.1.4: EHLO/HELO in the middle of a transaction resets it.
-  reset_transaction();
+  tx_ = Transaction{};
   helo_ = cmd.args;
-  esmtp_ = extended;
-  log_state("connected", extended ? "ehlo" : "helo");
+  log_state(state_.hello(extended));
   const auto& host = rt_.cfg.server.hostname;
   if (!extended) {
     reply(smtp::replies::hello(host, client_ip_));
@@ -51,32 +50,28 @@ void Session::on_helo(const smtp::Command& cmd, bool extended) {
 }
 
 void Session::on_mail(const smtp::Command& cmd) {
-  if (helo_.empty()) return reply(smtp::replies::send_hello_first());
-  if (tx_.has_sender) return reply(smtp::replies::nested_mail());
   if (rt_.listener.auth == config::AuthMode::Required && auth_user_.empty())
     return reply(smtp::replies::not_authenticated());
   auto parsed = smtp::parse_mail_args(cmd.args);
   if (!parsed.ok()) return reply(parsed.error);
   auto& args = *parsed.value;
   // ESMTP parameters are only defined for EHLO sessions (RFC 5321 4.1.1.11 via 2.2.1).
-  if (!esmtp_ && (args.size || args.body != smtp::BodyType::Unspecified || !args.ret.empty() ||
-                  !args.envid.empty() || args.smtputf8 || !args.auth.empty()))
+  if (!state_.esmtp() &&
+      (args.size || args.body != smtp::BodyType::Unspecified || !args.ret.empty() ||
+       !args.envid.empty() || args.smtputf8 || !args.auth.empty()))
     return reply(smtp::replies::unrecognized_parameter());
   if (args.size && *args.size > rt_.listener.max_message_size)
     return reply(smtp::replies::message_too_big());
-  tx_.has_sender = true;
   tx_.mail = std::move(args);
-  log_state("ehlo", "transaction");
+  log_state(state_.mail());
   reply(smtp::replies::sender_ok());
 }
 
 void Session::on_rcpt(const smtp::Command& cmd) {
-  if (helo_.empty()) return reply(smtp::replies::send_hello_first());
-  if (!tx_.has_sender) return reply(smtp::replies::need_mail());
   auto parsed = smtp::parse_rcpt_args(cmd.args, tx_.mail.smtputf8);
   if (!parsed.ok()) return reply(parsed.error);
   auto& args = *parsed.value;
-  if (!esmtp_ && (args.notify != 0 || !args.orcpt.empty()))
+  if (!state_.esmtp() && (args.notify != 0 || !args.orcpt.empty()))
     return reply(smtp::replies::unrecognized_parameter());
   if (tx_.recipients.size() >= rt_.listener.max_recipients)
     return reply(smtp::replies::too_many_recipients());
@@ -89,6 +84,7 @@ void Session::on_rcpt(const smtp::Command& cmd) {
     return reply(decision.reply);
   }
   tx_.recipients.push_back({decision.address, args.orcpt, args.notify});
+  log_state(state_.rcpt());
   reply(decision.reply);
 }
 
@@ -134,9 +130,9 @@ asio::awaitable<void> Session::on_starttls(const smtp::Command& cmd) {
     co_return;
   }
   // RFC 3207 4.2: forget everything learned before TLS, including the EHLO name.
-  reset_transaction();
+  tx_ = Transaction{};
   helo_.clear();
-  esmtp_ = false;
+  log_state(state_.tls_started());
   auth_user_.clear();
   spdlog::info("session={} client={} event=starttls tls=\"{}\"", id_, client_ip_,
                transport_.tls_description());

@@ -47,7 +47,7 @@ bool Session::data_rate_too_low(Clock::time_point started, std::uint64_t bytes) 
 
 std::string Session::received_header(const std::string& message_id) const {
   // RFC 5321 4.4 trace field; "with" per RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA, UTF8SMTP...).
-  std::string with = tx_.mail.smtputf8 ? "UTF8SMTP" : (esmtp_ ? "ESMTP" : "SMTP");
+  std::string with = tx_.mail.smtputf8 ? "UTF8SMTP" : (state_.esmtp() ? "ESMTP" : "SMTP");
   if (transport_.tls_active()) with += "S";
   if (!auth_user_.empty()) with += "A";
   if (with == "SMTPS" || with == "SMTPA" || with == "SMTPSA") with = "E" + with;
@@ -105,11 +105,7 @@ asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMes
 }
 
 asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
-  if (helo_.empty()) co_return reply(smtp::replies::send_hello_first());
   if (!cmd.args.empty()) co_return reply(smtp::replies::invalid_arguments());
-  if (tx_.bdat_started) co_return reply(smtp::replies::bad_sequence_bdat_data());
-  if (!tx_.has_sender) co_return reply(smtp::replies::need_mail());
-  if (tx_.recipients.empty()) co_return reply(smtp::replies::need_rcpt());
   if (tx_.mail.body == smtp::BodyType::BinaryMime)
     co_return reply(smtp::replies::bad_binary_with_data());
 
@@ -204,22 +200,14 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
     co_return;
   }
   const auto [size, last] = *parsed.value;
-  std::optional<smtp::Reply> refusal;
-  if (helo_.empty())
-    refusal = smtp::replies::send_hello_first();
-  else if (!tx_.has_sender)
-    refusal = smtp::replies::need_mail();
-  else if (tx_.recipients.empty())
-    refusal = smtp::replies::need_rcpt();
-  if (refusal) {
+  if (auto refusal = state_.check(smtp::Verb::Bdat)) {
     const ChunkSink discard = [](std::string_view) {};
     auto read = co_await read_chunk(size, discard, false);
     if (read == ChunkRead::Done) reply(*refusal);
     co_return;
   }
   std::error_code store_ec;
-  if (!tx_.bdat_started) {
-    tx_.bdat_started = true;
+  if (state_.phase() != smtp::SessionPhase::Bdat) {
     tx_.bdat_message = begin_message(store_ec);
     tx_.bdat_body =
         smtp::BdatBody(rt_.listener.max_message_size, tx_.mail.body == smtp::BodyType::BinaryMime);
@@ -241,7 +229,10 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
     reset_transaction();
     co_return;
   }
-  if (!last) co_return reply(smtp::replies::bdat_received(size));
+  if (!last) {
+    log_state(state_.bdat_chunk());
+    co_return reply(smtp::replies::bdat_received(size));
+  }
   tx_.bdat_body.finish();
   if (tx_.bdat_body.bare_newline()) {
     reply(smtp::replies::bare_newline());

@@ -153,6 +153,9 @@ Reply smtputf8_required() {
 Reply bad_sequence_bdat_data() {
   return make_reply(503, "5.5.1", "DATA not allowed after BDAT in the same transaction");
 }
+Reply rcpt_after_bdat() {
+  return make_reply(503, "5.5.1", "RCPT not allowed after BDAT in the same transaction");
+}
 Reply bdat_received(std::uint64_t n) {
   return make_reply(250, "2.0.0", fmt::format("{} octets received", n));
 }
