@@ -172,7 +172,7 @@ TEST(DnsWire, RejectsPointersThatDoNotPointBackwards) {
 
 TEST(DnsWire, RejectsANameLongerThan255Octets) {
   std::string name;
-  for (int i = 0; i < 5; ++i) name += std::string(60, 'a') + ".";
+  for (int i = 0; i < 5; ++i) name.append(60, 'a').append(".");
   name += "test";  // 5 * 61 + 5 + 1 = 311 octets on the wire
   EXPECT_FALSE(parse_message(PacketBuilder().question(name, 1).bytes()));
   EXPECT_TRUE(parse_message(PacketBuilder().question(name.substr(100), 1).bytes()));
