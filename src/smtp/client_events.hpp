@@ -139,7 +139,12 @@ enum class FailureCause : std::uint8_t {
   InvalidOptions,     // 451 4.3.5: helo_name or credentials cannot be sent
 };
 
-std::string_view failure_cause_name(FailureCause cause);
+std::string_view failure_cause_name(FailureCause cause);  // "connection-lost", ...
+
+// The reply that stands for `cause` in `stage` when no server reply says it (codes above), e.g.
+// "421 4.4.2 lost connection with server in state rcpt". The I/O edge can use it for failures
+// before the engine runs (connect timeout: Timeout in Connecting). `detail` is appended after ": ".
+Reply local_failure_reply(FailureCause cause, ClientState stage, std::string_view detail = {});
 
 enum class ConnectionEnd : std::uint8_t { Closed, Timeout, LocalAbort };
 

@@ -8,48 +8,9 @@ namespace mailroom::smtp {
 
 namespace {
 
-constexpr std::array<std::string_view, kClientStateCount> kStateNames = {
-    "connecting",  "banner", "ehlo", "helo", "starttls", "tls-handshake", "tls-ehlo",
-    "auth",        "ready",  "rset", "mail", "rcpt",     "data",          "data-body",
-    "end-of-data", "bdat",   "quit", "done", "failed"};
-
 constexpr std::string_view kSecret = "****";
 
 }  // namespace
-
-std::string_view state_name(ClientState state) {
-  return kStateNames[static_cast<std::size_t>(state)];
-}
-
-std::string_view failure_cause_name(FailureCause cause) {
-  switch (cause) {
-    case FailureCause::ServerReply:
-      return "server-reply";
-    case FailureCause::ConnectionLost:
-      return "connection-lost";
-    case FailureCause::Timeout:
-      return "timeout";
-    case FailureCause::LocalAbort:
-      return "local-abort";
-    case FailureCause::TlsNotOffered:
-      return "tls-not-offered";
-    case FailureCause::TlsFailed:
-      return "tls-failed";
-    case FailureCause::StartTlsInjection:
-      return "starttls-injection";
-    case FailureCause::AuthUnavailable:
-      return "auth-unavailable";
-    case FailureCause::AuthNeedsTls:
-      return "auth-needs-tls";
-    case FailureCause::MalformedReply:
-      return "malformed-reply";
-    case FailureCause::UnexpectedReply:
-      return "unexpected-reply";
-    case FailureCause::InvalidOptions:
-      return "invalid-options";
-  }
-  return "unknown";
-}
 
 ClientSession::ClientSession(ClientOptions options)
     : options_(std::move(options)), parser_(options_.reply_limits) {
@@ -65,7 +26,7 @@ ClientSession::ClientSession(ClientOptions options)
         "{} ({})", check.error == CommandError::BadCredentials ? "credentials" : "helo_name",
         command_error_name(check.error));
     fail(ClientState::Connecting, FailureCause::InvalidOptions,
-         local_reply(FailureCause::InvalidOptions, ClientState::Connecting, detail), false);
+         local_failure_reply(FailureCause::InvalidOptions, ClientState::Connecting, detail), false);
   }
 }
 
@@ -214,7 +175,7 @@ void ClientSession::after_hello() {
   }
   if (!tls_active_ && options_.tls == TlsPolicy::Required) {
     return fail(ClientState::StartTls, FailureCause::TlsNotOffered,
-                local_reply(FailureCause::TlsNotOffered, ClientState::StartTls), false);
+                local_failure_reply(FailureCause::TlsNotOffered, ClientState::StartTls), false);
   }
   if (options_.credentials && !authenticated_) return start_auth();
   become_ready();
@@ -226,7 +187,8 @@ void ClientSession::on_starttls(const Reply& r) {
     // be replies injected by a man in the middle, which TLS would then seem to vouch for.
     if (parser_.holds_input()) {
       return fail(ClientState::StartTls, FailureCause::StartTlsInjection,
-                  local_reply(FailureCause::StartTlsInjection, ClientState::StartTls), false);
+                  local_failure_reply(FailureCause::StartTlsInjection, ClientState::StartTls),
+                  false);
     }
     phase_ = ClientState::TlsHandshake;
     emit(TlsWanted{});
@@ -234,8 +196,8 @@ void ClientSession::on_starttls(const Reply& r) {
   }
   if (options_.tls == TlsPolicy::Required) {
     return fail(ClientState::StartTls, FailureCause::TlsFailed,
-                local_reply(FailureCause::TlsFailed, ClientState::StartTls,
-                            "STARTTLS refused: " + r.summary()),
+                local_failure_reply(FailureCause::TlsFailed, ClientState::StartTls,
+                                    "STARTTLS refused: " + r.summary()),
                 false);
   }
   starttls_refused_ = true;  // opportunistic: go on in plaintext, as Postfix does
@@ -256,14 +218,15 @@ void ClientSession::on_tls_established() {
 void ClientSession::on_tls_failed() {
   if (finished() || phase_ != ClientState::TlsHandshake) return;
   fail(ClientState::TlsHandshake, FailureCause::TlsFailed,
-       local_reply(FailureCause::TlsFailed, ClientState::TlsHandshake, "handshake failed"), false);
+       local_failure_reply(FailureCause::TlsFailed, ClientState::TlsHandshake, "handshake failed"),
+       false);
 }
 
 void ClientSession::start_auth() {
   const ClientCredentials& c = *options_.credentials;
   if (!tls_active_ && !options_.allow_plaintext_auth) {
     return fail(ClientState::Auth, FailureCause::AuthNeedsTls,
-                local_reply(FailureCause::AuthNeedsTls, ClientState::Auth), false);
+                local_failure_reply(FailureCause::AuthNeedsTls, ClientState::Auth), false);
   }
   auth_step_ = 0;
   if (!c.oauth2_token.empty() && esmtp_ && caps_.offers_auth("XOAUTH2")) {
@@ -278,7 +241,7 @@ void ClientSession::start_auth() {
     send(kAuthLoginCommand);
   } else {
     return fail(ClientState::Auth, FailureCause::AuthUnavailable,
-                local_reply(FailureCause::AuthUnavailable, ClientState::Auth), false);
+                local_failure_reply(FailureCause::AuthUnavailable, ClientState::Auth), false);
   }
   expect(ClientState::Auth);
 }
@@ -333,14 +296,14 @@ void ClientSession::unexpected(const Reply& r) {
   if (r.code == 421) return fail(stage, FailureCause::ServerReply, r, true);
   emit(ProtocolViolation{stage, r, std::nullopt});
   fail(stage, FailureCause::UnexpectedReply,
-       local_reply(FailureCause::UnexpectedReply, stage, r.summary()), false);
+       local_failure_reply(FailureCause::UnexpectedReply, stage, r.summary()), false);
 }
 
 void ClientSession::malformed(const ReplyParseError& error) {
   ClientState stage = state();
   emit(ProtocolViolation{stage, std::nullopt, error});
   fail(stage, FailureCause::MalformedReply,
-       local_reply(FailureCause::MalformedReply, stage, error.message()), false);
+       local_failure_reply(FailureCause::MalformedReply, stage, error.message()), false);
 }
 
 void ClientSession::on_connection_lost(ConnectionEnd why) {
@@ -354,7 +317,7 @@ void ClientSession::on_connection_lost(ConnectionEnd why) {
                        : why == ConnectionEnd::LocalAbort ? FailureCause::LocalAbort
                                                           : FailureCause::ConnectionLost;
   ClientState stage = state();
-  fail(stage, cause, local_reply(cause, stage), false);
+  fail(stage, cause, local_failure_reply(cause, stage), false);
 }
 
 void ClientSession::fail(ClientState stage, FailureCause cause, const Reply& reply,
@@ -366,7 +329,8 @@ void ClientSession::fail(ClientState stage, FailureCause cause, const Reply& rep
     // Everything not yet final may be tried again: a permanent reply here (to RSET, say) is
     // about the session, not about these recipients.
     bool keep = reply.transient();
-    Reply transient = keep ? reply : local_reply(FailureCause::ServerReply, stage, reply.summary());
+    Reply transient =
+        keep ? reply : local_failure_reply(FailureCause::ServerReply, stage, reply.summary());
     settle_pending(stage, transient, from_server && keep, false);
     finish_message();
   }
@@ -388,40 +352,6 @@ void ClientSession::fail(ClientState stage, FailureCause cause, const Reply& rep
   } else {
     phase_ = ClientState::Failed;
   }
-}
-
-Reply ClientSession::local_reply(FailureCause cause, ClientState stage,
-                                 std::string_view detail) const {
-  std::string where(state_name(stage));
-  std::string suffix = detail.empty() ? "" : fmt::format(": {}", detail);
-  switch (cause) {
-    case FailureCause::ConnectionLost:
-      return make_reply(421, "4.4.2", "lost connection with server in state " + where);
-    case FailureCause::Timeout:
-      return make_reply(421, "4.4.2", "timeout waiting for server in state " + where);
-    case FailureCause::LocalAbort:
-      return make_reply(451, "4.3.0", "delivery aborted in state " + where);
-    case FailureCause::TlsNotOffered:
-      return make_reply(451, "4.7.4", "TLS is required, but was not offered by the server");
-    case FailureCause::TlsFailed:
-      return make_reply(451, "4.7.5", "cannot start TLS" + suffix);
-    case FailureCause::StartTlsInjection:
-      return make_reply(451, "4.7.5", "data after the STARTTLS reply, before TLS started");
-    case FailureCause::AuthUnavailable:
-      return make_reply(451, "4.7.0",
-                        "authentication required, but the server offers no usable mechanism");
-    case FailureCause::AuthNeedsTls:
-      return make_reply(451, "4.7.0", "authentication requires TLS, which is not active");
-    case FailureCause::MalformedReply:
-      return make_reply(451, "4.5.0", sanitize_text("malformed reply in state " + where + suffix));
-    case FailureCause::UnexpectedReply:
-      return make_reply(451, "4.5.0", sanitize_text("unexpected reply in state " + where + suffix));
-    case FailureCause::InvalidOptions:
-      return make_reply(451, "4.3.5", "invalid client settings" + suffix);
-    case FailureCause::ServerReply:
-      break;
-  }
-  return make_reply(451, "4.5.0", sanitize_text("session failed in state " + where + suffix));
 }
 
 }  // namespace mailroom::smtp

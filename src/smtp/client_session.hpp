@@ -135,7 +135,6 @@ class ClientSession {
   void unexpected(const Reply& r);
   void malformed(const ReplyParseError& error);
   void fail(ClientState stage, FailureCause cause, const Reply& reply, bool from_server);
-  Reply local_reply(FailureCause cause, ClientState stage, std::string_view detail = {}) const;
   std::string hello_line(bool extended) const;
 
   // client_transaction.cpp: one message
