@@ -95,6 +95,8 @@ struct Checker {
         check(r->recipient < m.recipients && !m.seen[r->recipient]);
         m.seen[r->recipient] = true;
         check(r->reply.code >= 200 && r->reply.code <= 599);
+        // Delivered means the server took the data: only an end-of-data reply says so.
+        if (r->reply.positive()) check(r->stage == ClientState::EndOfData && r->from_server);
         (r->reply.positive() ? m.delivered : r->reply.transient() ? m.deferred : m.bounced)++;
       } else if (auto* d = std::get_if<MessageResult>(&e)) {
         auto it = messages.find(d->message);

@@ -83,9 +83,9 @@ void ClientSession::on_reply(const Reply& reply) {
 
 void ClientSession::handle(const Reply& r) {
   if (phase_ == ClientState::Connecting && expects_.empty()) {
-    expect(ClientState::Banner);  // the edge did not say on_connected(); the banner says it
+    on_connected();  // the edge did not say so; the banner does
   }
-  if (expects_.empty()) return unexpected(r);
+  if (expects_.empty()) return unexpected(state(), r);
   Expect e = expects_.front();
   expects_.pop_front();
   // RFC 5321 3.8: 421 may answer any command; the server closes right after.
@@ -93,6 +93,16 @@ void ClientSession::handle(const Reply& r) {
     return fail(e.stage, FailureCause::ServerReply, r, true);
   }
   if (e.ignore) return maybe_finish();
+  // RFC 5321 4.3.2: 354 answers DATA only, 334 AUTH only; a 250 to DATA or a 354 to RCPT is a
+  // server out of step, and taking it at its word would report mail delivered that never was.
+  int kind = r.code / 100;
+  bool intermediate =
+      e.stage == ClientState::Data || (e.stage == ClientState::Auth && r.code == 334);
+  if (e.stage != ClientState::Quit &&
+      (kind < 2 || kind > 5 || (kind == 2 && e.stage == ClientState::Data) ||
+       (kind == 3 && !intermediate))) {
+    return unexpected(e.stage, r);
+  }
   switch (e.stage) {
     case ClientState::Banner:
       return on_banner(r);
@@ -123,7 +133,7 @@ void ClientSession::handle(const Reply& r) {
       phase_ = failed_ ? ClientState::Failed : ClientState::Done;
       return;
     default:
-      return unexpected(r);
+      return unexpected(e.stage, r);
   }
 }
 
@@ -168,7 +178,7 @@ void ClientSession::on_helo(const Reply& r) {
 void ClientSession::after_hello() {
   if (!tls_active_ && options_.tls != TlsPolicy::None && !starttls_refused_ && esmtp_ &&
       caps_.starttls) {
-    // STARTTLS ends a pipelined group (RFC 3207 4.2 / RFC 2920 3.1): nothing goes after it.
+    // Nothing is pipelined after STARTTLS: the server drops it with the plaintext state.
     send(kStartTlsCommand);
     expect(ClientState::StartTls);
     return;
@@ -183,8 +193,9 @@ void ClientSession::after_hello() {
 
 void ClientSession::on_starttls(const Reply& r) {
   if (r.code / 100 == 2) {
-    // RFC 3207 5 / CVE-2011-0411: anything already read after the 220 came in plaintext and may
-    // be replies injected by a man in the middle, which TLS would then seem to vouch for.
+    // Anything already read after the 220 came in plaintext and may be replies injected by a man
+    // in the middle, which TLS would then seem to vouch for (the client-side twin of
+    // CVE-2011-0411; RFC 3207 4.2 drops everything from before TLS).
     if (parser_.holds_input()) {
       return fail(ClientState::StartTls, FailureCause::StartTlsInjection,
                   local_failure_reply(FailureCause::StartTlsInjection, ClientState::StartTls),
@@ -291,8 +302,7 @@ bool ClientSession::quit() {
   return true;
 }
 
-void ClientSession::unexpected(const Reply& r) {
-  ClientState stage = state();
+void ClientSession::unexpected(ClientState stage, const Reply& r) {
   if (r.code == 421) return fail(stage, FailureCause::ServerReply, r, true);
   emit(ProtocolViolation{stage, r, std::nullopt});
   fail(stage, FailureCause::UnexpectedReply,

@@ -11,7 +11,7 @@
 //     message is at most bdat_flight_max_bytes; otherwise they wait for the RCPT replies.
 //   354 after every RCPT failed: "." alone, its reply ignored (RFC 2920 3.1).
 //   Before MAIL: SIZE over the server's limit fails the message 552 5.3.4, SMTPUTF8 needed but
-//     not offered fails it 554 5.6.7 (RFC 6531 3.4), both without sending; an 8BITMIME or
+//     not offered fails it 554 5.6.7 (RFC 6531), both without sending; an 8BITMIME or
 //     BINARYMIME body the server cannot take is handed back for conversion (SubmitStatus).
 //   DSN parameters (RFC 3461), SIZE=, BODY= and AUTH= go out only when offered (AUTH= only after
 //     AUTH succeeded).
@@ -132,7 +132,7 @@ class ClientSession {
   void start_auth();
   void on_auth(const Reply& r);
   void become_ready();
-  void unexpected(const Reply& r);
+  void unexpected(ClientState stage, const Reply& r);  // a reply nothing, or not that, was sent for
   void malformed(const ReplyParseError& error);
   void fail(ClientState stage, FailureCause cause, const Reply& reply, bool from_server);
   std::string hello_line(bool extended) const;

@@ -42,7 +42,7 @@ SubmitResult ClientSession::send_message(const OutboundMessage& m) {
       return result(SubmitStatus::InvalidEnvelope, line.error, i);
     }
   }
-  // RFC 3030 3: BINARYMIME needs both BINARYMIME and BDAT; RFC 6152 3: 8-bit data needs 8BITMIME.
+  // RFC 3030 3: BINARYMIME needs both BINARYMIME and BDAT; RFC 6152: 8-bit data needs 8BITMIME.
   // Converting the body is the caller's (and with it the decision to bounce instead, 5.6.3).
   if (m.body == BodyType::BinaryMime && !(esmtp_ && caps_.binary_mime && caps_.chunking)) {
     return result(SubmitStatus::NeedsConversion);
@@ -63,7 +63,7 @@ SubmitResult ClientSession::send_message(const OutboundMessage& m) {
   tx_ = std::move(tx);
   if (local_verdicts(m)) return result(SubmitStatus::Started);
 
-  // What goes on the wire: only what this server offered (RFC 1870 6, RFC 6152 2, RFC 3461 4,
+  // What goes on the wire: only what this server offered (RFC 1870, RFC 6152, RFC 3461,
   // RFC 4954 5).
   MailParams sent;
   sent.sender = m.sender;

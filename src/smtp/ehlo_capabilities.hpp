@@ -2,7 +2,7 @@
 // read by the client. The other direction of smtp/ehlo_keywords (what mailroom announces):
 // parse_ehlo_reply(replies::ehlo(host, ip, ehlo_keywords(caps))) gives back caps.
 //
-// Keywords are case-insensitive (RFC 5321 2.4). Understood: SIZE (RFC 1870 4: "SIZE" or "SIZE 0"
+// Keywords are case-insensitive (RFC 5321 2.4). Understood: SIZE (RFC 1870: "SIZE" or "SIZE 0"
 // means no fixed limit), PIPELINING (RFC 2920), DSN (RFC 3461), ENHANCEDSTATUSCODES (RFC 2034),
 // STARTTLS (RFC 3207), AUTH (RFC 4954; also the pre-standard "AUTH=LOGIN PLAIN" that old
 // Exchange and Outlook-era servers send, merged with AUTH), 8BITMIME (RFC 6152), BINARYMIME and

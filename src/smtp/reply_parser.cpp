@@ -13,7 +13,7 @@ constexpr std::size_t kExcerptBytes = 80;
 std::string excerpt_of(std::string_view line) { return sanitize_text(line, kExcerptBytes); }
 
 // RFC 5321 4.2: text may hold HTAB and printable octets; UTF-8 is allowed after SMTPUTF8
-// (RFC 6531 3.7.4). Other controls (a CR left inside the line, NUL, ESC) would reach DSNs.
+// (RFC 6531). Other controls (a CR left inside the line, NUL, ESC) would reach DSNs.
 std::string clean_text(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
@@ -105,7 +105,9 @@ void ReplyParser::feed(std::string_view bytes) {
     std::string_view piece = bytes.substr(0, lf);
     // max + 1: a line of exactly max octets may hold its CR while the LF is still on the way.
     if (partial_.size() + piece.size() > limits_.max_line_bytes + 1) {
-      partial_.append(piece.substr(0, kExcerptBytes));
+      // Only the first max + 1 octets: that much is known however the line was cut into reads,
+      // so the error is the same for every split.
+      partial_.append(piece.substr(0, limits_.max_line_bytes + 1 - partial_.size()));
       fail(ReplyError::LineTooLong, partial_);
       return;
     }

@@ -11,7 +11,8 @@
 //
 // Replies are queued in arrival order whether or not the client asked for them: ready() tells
 // the client how many complete replies it holds, which is how it finds unsolicited ones. Bytes
-// after a STARTTLS 220 are visible through holds_input() (RFC 3207 5, CVE-2011-0411).
+// after a STARTTLS 220 are visible through holds_input() (reply injection: the client-side twin of
+// CVE-2011-0411).
 //
 // Errors are sticky: once the stream is malformed nothing after it is parsed, because a client
 // that resynchronises on the next plausible line can take a later reply (a QUIT's 221) for the

@@ -464,3 +464,27 @@ TEST(ClientTransaction, SubmissionRefusals) {
   EXPECT_EQ(h.s.send_message(message({"a@example.org"})).status, SubmitStatus::NotReady);
   EXPECT_FALSE(h.s.quit());
 }
+
+// RFC 5321 4.3.2: a 250 to DATA or a 354 to RCPT is a server out of step. Taking it at its word
+// would report delivered a message whose body was never sent.
+TEST(ClientTransaction, OutOfStepPositiveRepliesAreNeverDeliveries) {
+  Harness data = pipelined_three("250 2.1.0 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 2.0.0 Ok\r\n");
+  auto v = data.all<ProtocolViolation>();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].stage, ClientState::Data);
+  EXPECT_EQ(verdicts(data),
+            (std::vector<std::string>{"0:451 4.5.0", "1:451 4.5.0", "2:451 4.5.0"}));
+  EXPECT_EQ(data.all<MessageResult>().at(0).delivered, 0u);
+  EXPECT_EQ(data.s.state(), ClientState::Failed);
+
+  Harness rcpt = pipelined_three("250 2.1.0 Ok\r\n354 go ahead\r\n");
+  ASSERT_EQ(rcpt.count<ProtocolViolation>(), 1u);
+  EXPECT_EQ(rcpt.all<ProtocolViolation>()[0].stage, ClientState::Rcpt);
+  EXPECT_EQ(rcpt.all<MessageResult>().at(0).deferred, 3u);
+
+  Harness banner;
+  banner.connect();
+  EXPECT_EQ(banner.server("334 VXNlcm5hbWU6\r\n"), "");
+  EXPECT_EQ(banner.all<SessionFailed>().at(0).cause, FailureCause::UnexpectedReply);
+  EXPECT_EQ(banner.all<SessionFailed>().at(0).stage, ClientState::Banner);
+}
