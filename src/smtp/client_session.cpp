@@ -262,7 +262,9 @@ void ClientSession::on_auth(const Reply& r) {
     authenticated_ = true;
     return become_ready();
   }
-  if (r.code == 334 && auth_step_ >= 0) {
+  // A challenge after "*": the server did not take the cancel.
+  if (r.code == 334 && auth_step_ < 0) return unexpected(ClientState::Auth, r);
+  if (r.code == 334) {
     const ClientCredentials& c = *options_.credentials;
     if (auth_mechanism_ == AuthMechanism::Login && auth_step_ < 2) {
       // The prompts ("Username:", "Password:") vary between servers; the order does not.

@@ -326,6 +326,14 @@ TEST(ClientSession, UnexpectedChallengeIsCancelled) {
   EXPECT_EQ(h.server("334 \r\n"), "*\r\n");
   EXPECT_EQ(h.server("501 5.0.0 Authentication cancelled\r\n"), "QUIT\r\n");
   EXPECT_EQ(h.all<SessionFailed>().at(0).reply.code, 501);
+
+  Harness stubborn(with_credentials("user", "pass"));  // found by client_session_fuzz
+  stubborn.greet("250-mx\r\n250 AUTH PLAIN\r\n");
+  EXPECT_EQ(stubborn.server("334 \r\n"), "*\r\n");
+  EXPECT_EQ(stubborn.server("334 \r\n"), "");
+  EXPECT_EQ(stubborn.count<ProtocolViolation>(), 1u);
+  EXPECT_EQ(stubborn.all<SessionFailed>().at(0).cause, FailureCause::UnexpectedReply);
+  EXPECT_EQ(stubborn.s.state(), ClientState::Failed);
 }
 
 TEST(ClientSession, XOAuth2ErrorChallengeGetsAnEmptyResponse) {
