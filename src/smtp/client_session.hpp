@@ -19,8 +19,10 @@
 //   Results: one RecipientResult per recipient with the exact reply (2xx/4xx/5xx kept apart),
 //     SMTP: the end-of-data reply for every accepted recipient; LMTP: one reply each, in RCPT
 //     order. A 421 anywhere, a lost connection or a timeout makes everything not yet final
-//     transient. A reply nothing was sent for is a ProtocolViolation and ends the session: after
-//     that, replies cannot be matched to commands (Postfix smtp_chat.c learnt this losing mail).
+//     transient. A reply nothing was sent for, or of the wrong kind (250 to DATA, 354 to RCPT:
+//     RFC 5321 4.3.2), or a malformed one is a ProtocolViolation and ends the session, deferring
+//     what is not final: after that, replies cannot be matched to commands (Postfix smtp_chat.c
+//     took a QUIT's 221 for the end-of-data reply after garbage, and lost mail).
 // Driving it (the edge): after each call, write take_output(), then act on take_events():
 //   TlsWanted -> handshake, on_tls_established(); BodyWanted -> stream the body (DotStuffer
 //   output then data_body_sent(), or bdat_chunk() + chunk octets while may_send_chunk());
