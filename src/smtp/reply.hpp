@@ -27,6 +27,7 @@ struct Reply {
   bool permanent() const { return code >= 500; }
   // 421 and 221 end the session.
   bool closes() const { return code == 421 || code == 221; }
+  bool operator==(const Reply&) const = default;
 };
 
 Reply make_reply(int code, std::string_view enhanced, std::string_view text);
