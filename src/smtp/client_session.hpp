@@ -125,7 +125,11 @@ class ClientSession {
   void handle(const Reply& reply);
   void send(std::string_view wire, std::string_view shown = {});
   void expect(ClientState stage, std::size_t index = 0, bool ignore = false);
-  void emit(ClientEvent event) { events_.push_back(std::move(event)); }
+  // Emplaced in place: a temporary ClientEvent trips GCC 12's -Wmaybe-uninitialized at -O2.
+  template <typename Event>
+  void emit(Event&& event) {
+    events_.emplace_back(std::in_place_type<std::decay_t<Event>>, std::forward<Event>(event));
+  }
   void on_banner(const Reply& r);
   void on_ehlo(const Reply& r, bool in_tls);
   void on_helo(const Reply& r);

@@ -79,8 +79,9 @@ TEST(ClientCommands, MailRefusesInjection) {
   EXPECT_EQ(with_sender("a@b> SIZE=1"), CommandError::BadAddress);  // would add a parameter
   EXPECT_EQ(with_sender("a@b>"), CommandError::BadAddress);
   EXPECT_EQ(with_sender("no-domain"), CommandError::BadAddress);
-  EXPECT_EQ(with_sender(std::string(64, 'a') + "@" + std::string(190, 'b') + ".com"),
-            CommandError::BadAddress);  // path > 256 with brackets
+  std::string long_path(64, 'a');  // built with append: GCC 12 -O2 warns falsely on operator+
+  long_path.append("@").append(190, 'b').append(".com");
+  EXPECT_EQ(with_sender(long_path), CommandError::BadAddress);  // path > 256 with brackets
   EXPECT_EQ(with_sender("\"john doe\"@example.com"), CommandError::None);
 
   MailParams p;
