@@ -183,7 +183,8 @@ asio::awaitable<void> Session::run() {
   } else {
     bool ready = true;
     if (rt_.listener.tls == config::TlsMode::Implicit) {
-      ready = rt_.tls != nullptr && !(co_await transport_.start_tls(*rt_.tls));
+      ready =
+          rt_.tls != nullptr && !(co_await transport_.start_tls(*rt_.tls, net::TlsRole::Server));
       if (!ready) spdlog::info("session={} event=tls_failed implicit=1", id_);
     }
     if (ready) {

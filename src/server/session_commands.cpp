@@ -121,7 +121,7 @@ asio::awaitable<void> Session::on_starttls(const smtp::Command& cmd) {
   lines_.clear();
   set_deadline(std::chrono::seconds(rt_.cfg.limits.idle_timeout_s));
   reading_ = true;  // a stalled handshake gets the timeout reply path, like a stalled read
-  auto ec = co_await transport_.start_tls(*rt_.tls);
+  auto ec = co_await transport_.start_tls(*rt_.tls, net::TlsRole::Server);
   reading_ = false;
   if (ec) {
     spdlog::info("session={} client={} event=tls_failed error=\"{}\"", id_, client_ip_,

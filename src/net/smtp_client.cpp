@@ -1,0 +1,372 @@
+#include "net/smtp_client.hpp"
+
+#include <fmt/format.h>
+
+#include "net/transport.hpp"
+
+namespace mailroom::net {
+
+using smtp::ClientState;
+
+std::string ClientEndpoint::description() const {
+  if (kind == Kind::Unix) return "unix:" + unix_path;
+  return fmt::format("{}[{}]:{}", server_name.empty() ? "unknown" : server_name,
+                     tcp.address().to_string(), tcp.port());
+}
+
+// The transport behind a connection, whatever its socket type.
+class SmtpClient::Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual asio::awaitable<std::tuple<std::error_code, std::string_view>> read() = 0;
+  virtual asio::awaitable<std::error_code> write(std::string_view data) = 0;
+  virtual asio::awaitable<std::error_code> start_tls(asio::ssl::context& ctx,
+                                                     std::string_view name) = 0;
+  virtual SSL* tls_handle() = 0;
+  virtual void close() = 0;
+};
+
+template <typename Socket>
+class SmtpClient::ConnectionOf final : public SmtpClient::Connection {
+ public:
+  explicit ConnectionOf(Socket socket) : transport_(std::move(socket)) {}
+  asio::awaitable<std::tuple<std::error_code, std::string_view>> read() override {
+    return transport_.read_available();
+  }
+  asio::awaitable<std::error_code> write(std::string_view data) override {
+    return transport_.write_all(data);
+  }
+  asio::awaitable<std::error_code> start_tls(asio::ssl::context& ctx,
+                                             std::string_view name) override {
+    return transport_.start_tls(ctx, TlsRole::Client, name);
+  }
+  SSL* tls_handle() override { return transport_.tls_handle(); }
+  void close() override { transport_.close(); }
+
+ private:
+  BasicTransport<Socket> transport_;
+};
+
+SmtpClient::SmtpClient(asio::any_io_executor ex, SmtpClientOptions options)
+    : ex_(ex), options_(std::move(options)), session_(options_.session), deadline_(ex) {}
+
+SmtpClient::~SmtpClient() { close(); }
+
+void SmtpClient::close() {
+  deadline_.disarm();
+  if (conn_) conn_->close();
+  connected_ = false;
+}
+
+bool SmtpClient::ready() const {
+  return connected_ && session_.state() == ClientState::Ready && session_.replies_awaited() == 0;
+}
+
+std::chrono::milliseconds SmtpClient::timeout_for(ClientState state) const {
+  auto s = options_.timeouts_s[static_cast<std::size_t>(state)];
+  return std::chrono::seconds(s == 0 ? 300 : s);
+}
+
+void SmtpClient::note(TranscriptLine::Direction d, std::string text) {
+  if (options_.transcript) options_.transcript(TranscriptLine{d, std::move(text)});
+}
+
+asio::awaitable<bool> SmtpClient::connect() {
+  const auto timeout = timeout_for(ClientState::Connecting);
+  std::error_code ec;
+  if (endpoint_.kind == ClientEndpoint::Kind::Tcp) {
+    asio::ip::tcp::socket socket(ex_);
+    deadline_.arm(timeout, [&socket] {
+      std::error_code ignored;
+      socket.close(ignored);
+    });
+    auto [connect_ec] = co_await socket.async_connect(endpoint_.tcp, use_tuple);
+    deadline_.disarm();
+    ec = connect_ec;
+    if (!ec) conn_ = std::make_unique<ConnectionOf<asio::ip::tcp::socket>>(std::move(socket));
+  } else {
+    asio::local::stream_protocol::socket socket(ex_);
+    deadline_.arm(timeout, [&socket] {
+      std::error_code ignored;
+      socket.close(ignored);
+    });
+    auto [connect_ec] = co_await socket.async_connect(
+        asio::local::stream_protocol::endpoint(endpoint_.unix_path), use_tuple);
+    deadline_.disarm();
+    ec = connect_ec;
+    if (!ec)
+      conn_ =
+          std::make_unique<ConnectionOf<asio::local::stream_protocol::socket>>(std::move(socket));
+  }
+  if (ec) {
+    const bool timed_out = deadline_.expired();
+    const std::string why = timed_out ? std::string("Connection timed out") : ec.message();
+    failure_ = smtp::SessionFailed{
+        ClientState::Connecting,
+        timed_out ? smtp::FailureCause::Timeout : smtp::FailureCause::ConnectionLost,
+        smtp::make_reply(421, "4.4.1",
+                         fmt::format("connect to {}: {}", endpoint_.description(), why)),
+        false};
+    note(TranscriptLine::Direction::Info, failure_->reply.summary());
+    co_return false;
+  }
+  connected_ = true;
+  note(TranscriptLine::Direction::Info, "connected to " + endpoint_.description());
+  co_return true;
+}
+
+asio::awaitable<bool> SmtpClient::open(ClientEndpoint endpoint) {
+  endpoint_ = std::move(endpoint);
+  if (!co_await connect()) co_return false;
+  if (options_.session.implicit_tls) {
+    co_await handshake();
+    if (!tls_) {
+      session_.on_connection_lost(smtp::ConnectionEnd::LocalAbort);
+      co_await handle_events();
+      close();
+      co_return false;
+    }
+  }
+  session_.on_connected();
+  co_await pump();
+  co_return ready();
+}
+
+asio::awaitable<MessageDelivery> SmtpClient::send(const smtp::OutboundMessage& message,
+                                                  BodySource& body) {
+  delivery_ = MessageDelivery{};
+  delivery_.recipients.resize(message.recipients.size());
+  auto submitted = session_.send_message(message);
+  delivery_.submit = submitted.status;
+  if (submitted.status != smtp::SubmitStatus::Started) co_return std::move(delivery_);
+  body_ = &body;
+  body_wanted_.reset();
+  body_done_ = false;
+  lookahead_.clear();
+  body_binary_ = message.body == smtp::BodyType::BinaryMime;
+  normaliser_.reset();
+  message_finished_ = false;
+  message_number_ = session_.messages_started() - 1;
+  if (auto ec = body.rewind()) {
+    note(TranscriptLine::Direction::Info, "cannot read message: " + ec.message());
+  }
+  co_await pump();
+  body_ = nullptr;
+  co_return std::move(delivery_);
+}
+
+asio::awaitable<void> SmtpClient::quit() {
+  if (connected_ && session_.quit()) co_await pump();
+  close();
+}
+
+asio::awaitable<bool> SmtpClient::flush() {
+  auto out = session_.take_output();
+  if (out.empty() || !connected_) co_return connected_;
+  deadline_.arm(timeout_for(session_.state()), [this] {
+    if (conn_) conn_->close();
+  });
+  auto ec = co_await conn_->write(out);
+  deadline_.disarm();
+  if (ec) {
+    connected_ = false;
+    session_.on_connection_lost(deadline_.expired() ? smtp::ConnectionEnd::Timeout
+                                                    : smtp::ConnectionEnd::Closed);
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> SmtpClient::handshake() {
+  if (!options_.tls_context || !conn_) co_return;
+  deadline_.arm(timeout_for(ClientState::TlsHandshake), [this] {
+    if (conn_) conn_->close();
+  });
+  auto ec = co_await conn_->start_tls(*options_.tls_context, endpoint_.server_name);
+  deadline_.disarm();
+  if (ec) {
+    note(TranscriptLine::Direction::Info, "TLS handshake failed: " + ec.message());
+    co_return;
+  }
+  auto report = tls_peer_report(conn_->tls_handle());
+  note(TranscriptLine::Direction::Info,
+       fmt::format("TLS established: {} {}, certificate {}", report.protocol, report.cipher,
+                   report.trusted() ? "trusted" : "not trusted (" + report.verify_error + ")"));
+  if (options_.require_trusted_certificate && !report.trusted()) {
+    failure_ = smtp::SessionFailed{
+        ClientState::TlsHandshake, smtp::FailureCause::TlsFailed,
+        smtp::local_failure_reply(smtp::FailureCause::TlsFailed, ClientState::TlsHandshake,
+                                  "server certificate not verified: " + report.verify_error),
+        false};
+    co_return;
+  }
+  tls_ = std::move(report);
+}
+
+// Acts on what the engine reported, in order.
+asio::awaitable<void> SmtpClient::handle_events() {
+  for (auto& event : session_.take_events()) {
+    if (auto* sent = std::get_if<smtp::CommandSent>(&event)) {
+      note(TranscriptLine::Direction::Sent, sent->line);
+    } else if (auto* got = std::get_if<smtp::ReplyReceived>(&event)) {
+      for (auto& line : got->lines) note(TranscriptLine::Direction::Received, line);
+      if (!banner_) banner_ = got->lines;  // the first reply of a session is its greeting
+    } else if (std::get_if<smtp::TlsWanted>(&event)) {
+      co_await handshake();
+      if (tls_) {
+        session_.on_tls_established();
+      } else {
+        session_.on_tls_failed();
+      }
+    } else if (auto* body = std::get_if<smtp::BodyWanted>(&event)) {
+      body_wanted_ = *body;
+    } else if (auto* result = std::get_if<smtp::RecipientResult>(&event)) {
+      if (message_number_ && result->message == *message_number_ &&
+          result->recipient < delivery_.recipients.size())
+        delivery_.recipients[result->recipient] = *result;
+    } else if (auto* done = std::get_if<smtp::MessageResult>(&event)) {
+      if (message_number_ && done->message == *message_number_) message_finished_ = true;
+    } else if (auto* failed = std::get_if<smtp::SessionFailed>(&event)) {
+      // A failure decided here (certificate policy) is kept over the engine's generic one.
+      if (!failure_) failure_ = *failed;
+      note(TranscriptLine::Direction::Info, "session failed: " + failed->reply.summary());
+    } else if (auto* violation = std::get_if<smtp::ProtocolViolation>(&event)) {
+      note(TranscriptLine::Direction::Info,
+           violation->malformed ? "malformed reply: " + violation->malformed->message()
+                                : "unexpected reply: " + violation->unexpected->summary());
+    }
+  }
+}
+
+asio::awaitable<bool> SmtpClient::stream_data_body() {
+  smtp::DotStuffer stuffer;
+  std::string chunk, wire;
+  for (;;) {
+    if (auto ec = body_->next(chunk, options_.body_chunk_bytes)) {
+      note(TranscriptLine::Direction::Info, "cannot read message: " + ec.message());
+      close();
+      session_.on_connection_lost(smtp::ConnectionEnd::LocalAbort);
+      co_return false;
+    }
+    wire.clear();
+    if (chunk.empty()) {
+      stuffer.finish(wire);
+    } else {
+      stuffer.feed(chunk, wire);
+    }
+    deadline_.arm(timeout_for(ClientState::DataBody), [this] {
+      if (conn_) conn_->close();
+    });
+    auto ec = co_await conn_->write(wire);
+    deadline_.disarm();
+    if (ec) {
+      connected_ = false;
+      session_.on_connection_lost(deadline_.expired() ? smtp::ConnectionEnd::Timeout
+                                                      : smtp::ConnectionEnd::Closed);
+      co_return false;
+    }
+    if (chunk.empty()) break;
+  }
+  if (stuffer.bare_line_ends() > 0)
+    note(TranscriptLine::Direction::Info,
+         fmt::format("{} bare CR or LF sent as CRLF", stuffer.bare_line_ends()));
+  note(TranscriptLine::Direction::Sent, fmt::format("<message, {} octets>", body_->size()));
+  note(TranscriptLine::Direction::Sent, ".");
+  session_.data_body_sent();
+  co_return true;
+}
+
+asio::awaitable<bool> SmtpClient::stream_bdat_chunks() {
+  if (!normaliser_) normaliser_ = std::make_unique<smtp::CrlfNormaliser>();
+  std::string raw;
+  while (!body_done_ && session_.may_send_chunk()) {
+    // Read one chunk ahead: BDAT needs to know which chunk is LAST before sending it.
+    if (lookahead_.empty()) {
+      if (auto ec = body_->next(raw, options_.body_chunk_bytes)) {
+        note(TranscriptLine::Direction::Info, "cannot read message: " + ec.message());
+        close();
+        session_.on_connection_lost(smtp::ConnectionEnd::LocalAbort);
+        co_return false;
+      }
+      lookahead_ = std::move(raw);
+    }
+    std::string chunk = std::move(lookahead_);
+    lookahead_.clear();
+    if (!chunk.empty()) {
+      if (auto ec = body_->next(lookahead_, options_.body_chunk_bytes)) {
+        close();
+        session_.on_connection_lost(smtp::ConnectionEnd::LocalAbort);
+        co_return false;
+      }
+    }
+    const bool last = lookahead_.empty();
+    std::string wire;
+    if (body_binary_) {
+      wire = std::move(chunk);
+    } else {
+      normaliser_->feed(chunk, wire);
+      if (last) normaliser_->finish(wire);
+    }
+    if (!session_.bdat_chunk(wire.size(), last)) co_return true;
+    if (!co_await flush()) co_return false;
+    deadline_.arm(timeout_for(ClientState::DataBody), [this] {
+      if (conn_) conn_->close();
+    });
+    auto ec = co_await conn_->write(wire);
+    deadline_.disarm();
+    if (ec) {
+      connected_ = false;
+      session_.on_connection_lost(deadline_.expired() ? smtp::ConnectionEnd::Timeout
+                                                      : smtp::ConnectionEnd::Closed);
+      co_return false;
+    }
+    note(TranscriptLine::Direction::Sent, fmt::format("<{} octets>", wire.size()));
+    if (last) body_done_ = true;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> SmtpClient::read_once() {
+  const auto state = session_.state();
+  deadline_.arm(timeout_for(state), [this] {
+    if (conn_) conn_->close();
+  });
+  auto [ec, data] = co_await conn_->read();
+  deadline_.disarm();
+  if (ec || data.empty()) {
+    connected_ = false;
+    session_.on_connection_lost(deadline_.expired() ? smtp::ConnectionEnd::Timeout
+                                                    : smtp::ConnectionEnd::Closed);
+    co_return;
+  }
+  session_.on_bytes(data);
+}
+
+asio::awaitable<void> SmtpClient::pump() {
+  for (;;) {
+    co_await flush();
+    co_await handle_events();
+    if (session_.finished()) break;
+    if (!connected_) {
+      // Whoever lost the connection told the engine; collect what that settled.
+      co_await handle_events();
+      break;
+    }
+    if (body_wanted_ && body_ && !body_done_) {
+      if (body_wanted_->mode == smtp::BodyMode::Data) {
+        body_done_ = true;
+        co_await stream_data_body();
+        continue;
+      }
+      if (!co_await stream_bdat_chunks()) continue;
+      if (session_.may_send_chunk() && !body_done_) continue;
+    }
+    if (session_.state() == ClientState::Ready && session_.replies_awaited() == 0) {
+      if (!message_number_ || message_finished_ || !body_) break;
+    }
+    co_await read_once();
+  }
+  if (session_.finished()) close();
+}
+
+}  // namespace mailroom::net

@@ -1,0 +1,131 @@
+// net/smtp_client: one outbound SMTP or LMTP connection — the I/O edge of smtp::ClientSession,
+// shared by remote delivery, the smarthost, LMTP and the tester (`mailroom probe|send|shell`).
+//
+// The engine decides every protocol step; this class only connects (TCP or a UNIX socket),
+// writes what the engine produced, reads with the engine's per-state timeout (Postfix's defaults,
+// smtp/client_events.hpp, overridable), runs the TLS handshake when the engine wants it, and
+// streams message bodies from a BodySource (dot-stuffed for DATA, in chunks for BDAT) so a body
+// never sits in memory whole. Every command and reply goes to the transcript hook as it happens.
+//
+// TLS: the handshake checks the certificate against the endpoint's server name and records the
+// outcome (tls_client.hpp); with `require_trusted_certificate` an untrusted peer ends the session
+// as a TLS failure (4.7.5) before anything else is sent.
+// Never: sends a byte after the engine failed or finished, or reports a recipient delivered
+// without a 2xx answer to its end-of-data.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/body_source.hpp"
+#include "net/deadline.hpp"
+#include "net/tls_client.hpp"
+#include "smtp/client_session.hpp"
+#include "smtp/dot_stuffer.hpp"
+
+namespace mailroom::net {
+
+// Where to connect.
+struct ClientEndpoint {
+  enum class Kind { Tcp, Unix } kind = Kind::Tcp;
+  asio::ip::tcp::endpoint tcp;
+  std::string unix_path;
+  std::string server_name;  // the host name (SNI, certificate check, logs); may be empty
+  // "mx1.example.org[192.0.2.1]:25" or "unix:/run/dovecot/lmtp", as Postfix logs relay=.
+  std::string description() const;
+};
+
+// One line of the dialogue, as the tester and the protocol log show it.
+struct TranscriptLine {
+  enum class Direction { Sent, Received, Info } direction;
+  std::string text;  // without CRLF; AUTH secrets are already masked by the engine
+};
+
+struct SmtpClientOptions {
+  smtp::ClientOptions session;
+  asio::ssl::context* tls_context = nullptr;  // STARTTLS or implicit TLS: required then
+  bool require_trusted_certificate = false;   // "verify": chain and name must check out
+  std::array<std::uint32_t, smtp::kClientStateCount> timeouts_s = smtp::kDefaultTimeoutsS;
+  std::size_t body_chunk_bytes = 65536;  // reads from the BodySource; BDAT chunk size
+  std::function<void(const TranscriptLine&)> transcript;
+};
+
+// One message's outcome on this connection.
+struct MessageDelivery {
+  smtp::SubmitStatus submit = smtp::SubmitStatus::Started;
+  // One per OutboundMessage recipient, by index, when submit is Started.
+  std::vector<std::optional<smtp::RecipientResult>> recipients;
+};
+
+class SmtpClient {
+ public:
+  SmtpClient(asio::any_io_executor ex, SmtpClientOptions options);
+  ~SmtpClient();
+  SmtpClient(const SmtpClient&) = delete;
+  SmtpClient& operator=(const SmtpClient&) = delete;
+
+  // Connects and runs the session to Ready (banner, EHLO/LHLO, STARTTLS, AUTH) or to its failure
+  // (failure() says where and why). True when ready for a message.
+  asio::awaitable<bool> open(ClientEndpoint endpoint);
+  // Sends one message (only when ready()). A message the engine hands back (SubmitStatus other
+  // than Started) was not started: the connection stays usable.
+  asio::awaitable<MessageDelivery> send(const smtp::OutboundMessage& message, BodySource& body);
+  // QUIT and close; safe in any state.
+  asio::awaitable<void> quit();
+  void close();
+
+  bool ready() const;  // connected and idle: can take another message (connection cache)
+  bool connected() const { return connected_; }
+  const std::optional<smtp::SessionFailed>& failure() const { return failure_; }
+  const smtp::ClientSession& session() const { return session_; }
+  const std::optional<TlsPeerReport>& tls() const { return tls_; }
+  // The greeting's lines as received ("220 mx.example.org ESMTP ...").
+  const std::optional<std::vector<std::string>>& banner() const { return banner_; }
+  const ClientEndpoint& endpoint() const { return endpoint_; }
+
+ private:
+  class Connection;
+  template <typename Socket>
+  class ConnectionOf;
+
+  asio::awaitable<bool> connect();
+  // Runs the engine until it waits for the caller (Ready), or has finished.
+  asio::awaitable<void> pump();
+  asio::awaitable<bool> flush();
+  asio::awaitable<void> handle_events();
+  asio::awaitable<bool> stream_data_body();
+  asio::awaitable<bool> stream_bdat_chunks();
+  asio::awaitable<void> read_once();
+  asio::awaitable<void> handshake();
+  void note(TranscriptLine::Direction d, std::string text);
+  std::chrono::milliseconds timeout_for(smtp::ClientState state) const;
+
+  asio::any_io_executor ex_;
+  SmtpClientOptions options_;
+  smtp::ClientSession session_;
+  std::unique_ptr<Connection> conn_;
+  Deadline deadline_;
+  ClientEndpoint endpoint_;
+  bool connected_ = false;
+  std::optional<smtp::SessionFailed> failure_;
+  std::optional<TlsPeerReport> tls_;
+  std::optional<std::vector<std::string>> banner_;
+
+  // The message being sent.
+  BodySource* body_ = nullptr;
+  std::optional<smtp::BodyWanted> body_wanted_;
+  bool body_binary_ = false;  // BINARYMIME: chunks go as they are
+  bool body_done_ = false;
+  std::string lookahead_;  // BDAT: the next chunk, read ahead to know which one is LAST
+  std::unique_ptr<smtp::CrlfNormaliser> normaliser_;
+  std::optional<std::uint32_t> message_number_;
+  MessageDelivery delivery_;
+  bool message_finished_ = false;
+};
+
+}  // namespace mailroom::net
