@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A FUSE file system that loses power like a disk with a volatile write cache.
 
-    /usr/bin/python3 powerloss_fs.py MOUNTPOINT      (root; Debian python3-pyfuse3, python3-trio)
+    /usr/bin/python3 powerloss_fs.py [--sync-latency-ms MS] [--seed N] MOUNTPOINT
+    (as root; Debian python3-pyfuse3 and python3-trio)
 
 The whole tree lives in this process's memory, in two states: the *current* one, which every
 process sees, and the *durable* one, which is all a power cut leaves. At mount everything is
@@ -18,6 +19,9 @@ the current state. What makes something durable:
 Invisible to FUSE, so never durability here: sync_file_range (it only starts page-cache
 writeback, and this mount has no write-back cache), and sync(2)/syncfs(2) (the kernel sends
 FUSE_SYNCFS only to virtiofs). A test that wants "everything on disk" sends SIGUSR2 instead.
+With --sync-latency-ms, each fsync/fdatasync takes a random 0..MS ms and its durability lands
+when it returns (capturing the state at that moment), while other requests go on: concurrent
+syncs then complete in any order, as on a disk, and a kill can land between them.
 A rename is two directory changes: each directory's side is durable once that directory is
 fsync'd, so after a cut a renamed file may have both names, either, or none (POSIX promises no
 more; ext4's journal usually gives more, ext4 without a journal does not).
@@ -34,11 +38,14 @@ Control, one line on stdout per event so the test can wait for it:
 Locks (flock, fcntl) are left to the kernel (pyfuse3 has no lock handlers, so FUSE keeps them
 local to this host, which is all SQLite needs); shared mmap works because direct_io is off.
 """
+import argparse
 import errno
 import json
 import os
+import random
 import signal
 import stat
+import subprocess
 import sys
 import time
 
@@ -85,8 +92,10 @@ class Node:
 
 
 class PowerLossFs(pyfuse3.Operations):
-    def __init__(self):
+    def __init__(self, sync_latency_s=0.0, seed=None):
         super().__init__()
+        self.sync_latency_s = sync_latency_s
+        self.random = random.Random(seed)
         self.nodes = {ROOT: Node(ROOT, stat.S_IFDIR | 0o755, 0, 0)}
         self.next_ino = ROOT + 1
         self.files = {}  # fh -> [node, durable_on_write]
@@ -97,6 +106,10 @@ class PowerLossFs(pyfuse3.Operations):
     # --- the model ---------------------------------------------------------------------------
     def count(self, what):
         self.counts[what] = self.counts.get(what, 0) + 1
+
+    async def sync_latency(self):
+        if self.sync_latency_s:
+            await trio.sleep(self.random.uniform(0, self.sync_latency_s))
 
     def make_data_durable(self, node):
         node.durable_data = bytes(node.data)
@@ -385,6 +398,7 @@ class PowerLossFs(pyfuse3.Operations):
 
     async def fsync(self, fh, datasync):
         node = self.handle(fh)[0]
+        await self.sync_latency()
         self.make_data_durable(node)
         if not datasync:
             node.durable_meta = (node.mode, node.uid, node.gid)
@@ -425,6 +439,7 @@ class PowerLossFs(pyfuse3.Operations):
         if d is None:
             raise pyfuse3.FUSEError(errno.EBADF)
         node = d[0]
+        await self.sync_latency()
         # fdatasync of a directory is an fsync of it: its entries are its data.
         node.durable_entries = dict(node.entries)
         node.durable_meta = (node.mode, node.uid, node.gid)
@@ -467,10 +482,32 @@ def say(line):
     sys.stdout.flush()
 
 
+# pyfuse3 waits until /dev/fuse is readable and then read()s it blocking, holding the GIL. When
+# the process whose request made it readable is killed before that read (kill -9 before a cut),
+# the kernel withdraws the request and the read() blocks this whole process until some other
+# request arrives: no signal is handled, no slow fsync (--sync-latency-ms) finishes, and a killed
+# process waiting for one cannot exit (seen: kill -9 taking 30 s, until the kernel's writeback
+# sent a request). A thread cannot help (no GIL), so a small process sends a request every
+# POKE_S: a lookup of a name that never exists.
+POKE_S = 0.05
+POKER = """
+import os, sys, time
+path, parent = sys.argv[1], int(sys.argv[2])
+while os.getppid() == parent:
+    try:
+        os.stat(path)
+    except OSError:
+        pass
+    time.sleep(float(sys.argv[3]))
+"""
+
+
 async def serve(fs, mountpoint):
     options = set(pyfuse3.default_options)  # default_permissions
     options |= {"fsname=powerlossfs", "allow_other"}
     mounts = 0
+    subprocess.Popen([sys.executable, "-c", POKER, os.path.join(mountpoint, ".powerloss-wakeup"),
+                      str(os.getpid()), str(POKE_S)])
     # One receiver for the whole life of the process: a signal that arrives while the file
     # system is being remounted waits for the next mount instead of killing the process.
     with trio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM,
@@ -505,9 +542,12 @@ async def serve(fs, mountpoint):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: powerloss_fs.py MOUNTPOINT")
-    trio.run(serve, PowerLossFs(), sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sync-latency-ms", type=float, default=0.0)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("mountpoint")
+    args = parser.parse_args()
+    trio.run(serve, PowerLossFs(args.sync_latency_ms / 1000, args.seed), args.mountpoint)
 
 
 if __name__ == "__main__":

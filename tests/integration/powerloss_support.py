@@ -3,7 +3,8 @@
   require_fuse()              -> skips when FUSE cannot run here (not root, no /dev/fuse), unless
                                  CI is set: then it fails, so CI proves the tests ran
   PowerLossDisk(mountpoint)   -> powerloss_fs.py mounted there: .start() .sync() .cut() .stop()
-  powerloss_disk              -> fixture: a started PowerLossDisk at tmp_path/disk
+  powerloss_disk              -> fixture: a factory, powerloss_disk(**options) -> a started
+                                 PowerLossDisk at tmp_path/disk, stopped at teardown
 """
 import json
 import os
@@ -42,8 +43,11 @@ class PowerLossDisk:
     """The simulated disk. Every control call waits for the file system's answer line, so when
     it returns the mount is in the state asked for."""
 
-    def __init__(self, mountpoint, log_path):
+    def __init__(self, mountpoint, log_path, sync_latency_ms=0, seed=None):
         self.mountpoint = pathlib.Path(mountpoint)
+        self.options = ["--sync-latency-ms", str(sync_latency_ms)]
+        if seed is not None:
+            self.options += ["--seed", str(seed)]
         self.log_path = pathlib.Path(log_path)
         self.proc = None
         self.lines = queue.Queue()
@@ -52,7 +56,8 @@ class PowerLossDisk:
     def start(self):
         self.mountpoint.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, str(FS_SCRIPT), str(self.mountpoint)],
+        self.proc = subprocess.Popen([sys.executable, str(FS_SCRIPT), *self.options,
+                                      str(self.mountpoint)],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         threading.Thread(target=self._read_lines, daemon=True).start()
         self._expect("mounted")
@@ -113,6 +118,13 @@ class PowerLossDisk:
 @pytest.fixture
 def powerloss_disk(tmp_path):
     require_fuse()
-    disk = PowerLossDisk(tmp_path / "disk", tmp_path / "powerloss_fs.log").start()
-    yield disk
-    disk.stop()
+    disks = []
+
+    def make(**options):
+        disk = PowerLossDisk(tmp_path / "disk", tmp_path / "powerloss_fs.log", **options)
+        disks.append(disk)
+        return disk.start()
+
+    yield make
+    for disk in disks:
+        disk.stop()

@@ -47,7 +47,7 @@ def read(path):
 
 @pytest.fixture
 def disk(powerloss_disk):  # noqa: F811
-    return powerloss_disk
+    return powerloss_disk()
 
 
 @pytest.fixture
@@ -215,6 +215,15 @@ def test_test_sync_makes_everything_durable(disk, root):
     disk.sync()
     disk.cut()
     assert read(root / "d" / "f") == b"data"
+
+
+def test_slow_syncs_still_make_durable(powerloss_disk):  # noqa: F811
+    disk = powerloss_disk(sync_latency_ms=20, seed=1)
+    root = disk.mountpoint
+    write_file(root / "f", b"data", fsync=True)
+    fsync_dir(root)
+    disk.cut()
+    assert read(root / "f") == b"data"
 
 
 def test_exclusive_create_and_rename_noreplace(disk, root):
