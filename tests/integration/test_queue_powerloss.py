@@ -8,6 +8,16 @@ what was fsync'd is left (its docstring has the rules). A cut is: kill -9 mailro
 
 Seeded: the seed is printed and is in every failure; POWERLOSS_SEED=<n> replays its schedule of
 cut points (thread timing still varies from run to run).
+
+Shown to fail (each in 3 of 3 runs, 2026-11-30) with one durability step removed from the C++:
+  - group_commit: no fdatasync of queue files, or no fsync of messages/ -> "acknowledged
+    messages lost" (125-168 per run);
+  - maildir: no fdatasync of the Maildir file -> "corrupt Maildir files" (0 bytes), in both tests;
+  - maildir: no fsync of new/, or none of the parents ensure_maildir creates -> "acknowledged
+    messages lost" (all of them), and the Maildir test finds kate's new/ empty;
+  - sync_pool: sync_file_range instead of fdatasync -> "corrupt Maildir files".
+ensure_queue_dirs' fsyncs and state.db's synchronous=FULL are caught by
+test_queue_powerloss_queued.py (here a Maildir fsync of the root or the Maildir copy hides them).
 """
 import os
 import random
