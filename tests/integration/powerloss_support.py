@@ -18,6 +18,9 @@ import threading
 import pytest
 
 FS_SCRIPT = pathlib.Path(__file__).resolve().parent / "powerloss_fs.py"
+# The file system needs Debian's python3-pyfuse3 and python3-trio, which only Debian's own
+# interpreter sees (a python3 earlier on PATH may be another one).
+FS_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
 def require_fuse():
@@ -56,7 +59,7 @@ class PowerLossDisk:
     def start(self):
         self.mountpoint.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, str(FS_SCRIPT), *self.options,
+        self.proc = subprocess.Popen([FS_PYTHON, str(FS_SCRIPT), *self.options,
                                       str(self.mountpoint)],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         threading.Thread(target=self._read_lines, daemon=True).start()

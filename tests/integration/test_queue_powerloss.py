@@ -33,8 +33,8 @@ from queue_support import (MAILDIR_NAME_RE, maildir_messages, send_message, smtp
 
 SENDERS = 6            # concurrent sessions
 PER_SESSION = 5        # messages per session before QUIT
-CUTS = 24              # power cuts while mail flows; every third one during start-up or recovery
-MIN_ACKED = 400        # the senders go on until this many 250s and all cuts are done
+CUTS = 36              # power cuts while mail flows; every third one during start-up or recovery
+MIN_ACKED = 500        # the senders go on until this many 250s and all cuts are done
 SEND_DEADLINE_S = 120
 SYNC_LATENCY_MS = 4    # each fsync takes 0-4 ms on the simulated disk: concurrent syncs of a
                        # group commit finish in any order and kills land between them
