@@ -9,7 +9,8 @@ BUILD_PKGS=(build-essential cmake pkg-config ninja-build
   libgtest-dev libgmock-dev googletest clang libclang-rt-14-dev openssl)
 TEST_PKGS=(python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl curl postfix
   dnsmasq-base dovecot-imapd
-  postgresql sqlite3 procps iproute2)
+  postgresql sqlite3 procps iproute2
+  fuse3 python3-pyfuse3 python3-trio)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi
