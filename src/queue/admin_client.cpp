@@ -10,6 +10,7 @@
 
 #include "queue/admin.hpp"
 #include "spool/message_id.hpp"
+#include "util/posix_file.hpp"
 #include "util/rfc5322_date.hpp"
 
 namespace mailroom::queue {
@@ -100,6 +101,10 @@ AdminResult offline(const spool::QueuePaths& paths, const std::string& verb,
     return {1, id + ": not in the queue"};
   if (verb == "delete") {
     if (::unlink(paths.message_file(id).c_str()) != 0) return {1, id + ": not in the queue"};
+    // Durable before the rows go: a file back after a power cut without its rows would be
+    // delivered to every recipient again.
+    if (auto ec = util::fsync_directory(paths.messages_dir()))
+      return {1, id + ": deleted, but not durably: " + ec.message()};
     if (auto db = open_existing_db(paths)) db->apply({}, {id});
     return {0, id + ": deleted"};
   }

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "bounce/dsn.hpp"
+#include "util/posix_file.hpp"
 
 namespace mailroom::queue {
 namespace {
@@ -36,8 +37,21 @@ DeliveryRound::DeliveryRound(spool::QueuePaths paths, std::string hostname, Retr
       queue_(queue),
       spares_(spares) {}
 
+bool DeliveryRound::sync_removals() {
+  // A queue file leaves messages/ by a rename (into spare/) or an unlink; until messages/ is
+  // fsync'd, a power cut brings it back. Its rows in state.db must outlive that moment: a file
+  // back without its rows is a message with every recipient pending, delivered again.
+  if (auto ec = util::fsync_directory(paths_.messages_dir())) {
+    spdlog::error("queue: cannot sync {}: {}; removed messages keep their rows until restart",
+                  paths_.messages_dir(), ec.message());
+    return false;
+  }
+  return true;
+}
+
 void DeliveryRound::remove_message(const MessageRecord& record) {
   spares_.recycle(paths_.message_file(record.envelope.id));
+  if (!sync_removals()) return;
   if (record.has_rows) {
     try {
       db_.apply({}, {record.envelope.id});
@@ -92,10 +106,12 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
 bool DeliveryRound::persist(std::vector<Work>& work) {
   std::vector<StateUpdate> updates;
   std::vector<std::string> removed;
+  bool recycled = false;
   for (auto& w : work) {
     if (w.gone) continue;
     if (is_complete(w.record)) {
       spares_.recycle(paths_.message_file(w.record.envelope.id));
+      recycled = true;
       if (w.record.has_rows) removed.push_back(w.record.envelope.id);
       w.gone = true;
       spdlog::info("queue: id={} removed (all recipients final)", w.record.envelope.id);
@@ -103,6 +119,7 @@ bool DeliveryRound::persist(std::vector<Work>& work) {
     }
     for (auto i : w.changed) updates.push_back({w.record.envelope.id, i, w.record.states[i]});
   }
+  if (recycled && !sync_removals()) removed.clear();
   try {
     db_.apply(updates, removed);
   } catch (const std::exception& e) {

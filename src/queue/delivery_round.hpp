@@ -5,7 +5,8 @@
 // (deferred -> next attempt by RetryPolicy, or failed 4.4.7 once the queue lifetime is over), and
 // then, in this order, so that a state change is durable before anything acts on it:
 //   1. persist: messages whose recipients are all final with no DSN to send are removed (queue
-//      file unlinked, rows deleted); other changes are written to state.db in one transaction;
+//      file recycled, messages/ fsync'd, then rows deleted); other changes are written to
+//      state.db in one transaction;
 //   2. notify: DSNs (bounce/dsn.hpp) for final states still un-notified are built and committed
 //      through the queue, like any received message;
 //   3. persist again: notified states, and removal of messages now complete.
@@ -51,6 +52,7 @@ class DeliveryRound {
   };
   void apply_outcomes(Work& w, const delivery::JobResult& result, std::int64_t now);
   bool persist(std::vector<Work>& work);
+  bool sync_removals();  // fsync messages/ after queue files left it
   void notify(Work& w, std::int64_t now);
   void quarantine(const std::string& id);
 

@@ -331,8 +331,13 @@ std::size_t remove_incoming_leftovers(const QueuePaths& paths) {
 }
 
 void quarantine_queue_file(const QueuePaths& paths, std::string_view id) {
-  ::mkdir(paths.corrupt_dir().c_str(), 0700);
-  ::rename(paths.message_file(id).c_str(), (paths.corrupt_dir() + "/" + std::string(id)).c_str());
+  (void)util::make_directories(paths.corrupt_dir());
+  if (::rename(paths.message_file(id).c_str(),
+               (paths.corrupt_dir() + "/" + std::string(id)).c_str()) != 0)
+    return;
+  // Both names durable: the file must neither come back into messages/ nor vanish after a cut.
+  (void)util::fsync_directory(paths.corrupt_dir());
+  (void)util::fsync_directory(paths.messages_dir());
 }
 
 }  // namespace mailroom::spool

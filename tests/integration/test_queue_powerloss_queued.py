@@ -4,12 +4,13 @@ test_queue_powerloss.py for the simulated disk and the cut).
 A recipient outside the local domains, relayed for 127.0.0.0/8, is deferred ("4.4.0 remote delivery
 not available") and keeps its message queued, so a cut can land at any chosen point of its life.
 
-Two tests are strict xfails: reproductions of durability bugs for the lead, which start to XPASS
-(and so fail) the day the C++ is fixed; then remove the marker.
+The last two reproduce durability bugs this test found (a `queue delete` undone by a cut; a
+delivered message whose removal from messages/ was not yet durable, delivered again after a cut
+when the reader had deleted its Maildir copy); both pass since messages/ is fsync'd after queue
+files leave it and before their rows are dropped.
 """
 import os
 
-import pytest
 
 from powerloss_support import powerloss_disk  # noqa: F401  (fixture)
 from queue_support import MAILDIR_NAME_RE, maildir_messages, send_message, wait_until
@@ -80,9 +81,6 @@ def test_recipient_already_delivered_is_not_delivered_again(powerloss_disk, mail
     assert not again, f"{qid} delivered to kate a second time: {again}"
 
 
-@pytest.mark.xfail(strict=True, reason="mailroom bug: `queue delete` is not durable; the queue "
-                   "file's rename into spare/ is never fsync'd, and state.db (durable) no longer "
-                   "has its rows, so after a cut the message is back, all recipients pending")
 def test_queue_delete_survives_a_cut(powerloss_disk, mailroom):  # noqa: F811
     disk = powerloss_disk()
     srv = start_relay(mailroom, disk)
@@ -100,10 +98,6 @@ def test_queue_delete_survives_a_cut(powerloss_disk, mailroom):  # noqa: F811
         "queue", "list").stdout
 
 
-@pytest.mark.xfail(strict=True, reason="mailroom bug: a delivered message leaves messages/ by a "
-                   "rename that only the next group commit's fsync of messages/ makes durable; "
-                   "a cut before that brings it back, and if the reader has deleted (or moved "
-                   "to a folder) the Maildir copy that recovery looks for, it is delivered again")
 def test_message_the_reader_deleted_is_not_delivered_again(powerloss_disk, mailroom):  # noqa: F811
     disk = powerloss_disk()
     srv = start_on_disk(mailroom, disk, [KATE])
