@@ -10,8 +10,12 @@
 // RET=FULL (RFC 3461 4.3).
 //
 // Who gets a DSN (RFC 3461 4.1, RFC 5321 6.1-6.2): never for the null sender (a bounce is never
-// bounced), never for NOTIFY=NEVER; failures when NOTIFY is absent or includes FAILURE;
-// deliveries only with NOTIFY=SUCCESS. The DSN itself is queued with the null reverse-path and
+// bounced), never for NOTIFY=NEVER; failures and delays when NOTIFY is absent or names them;
+// deliveries (and relays to a next hop without DSN, RFC 3461 6.2.2) only with NOTIFY=SUCCESS.
+// A DSN's kind (`action` of the request) sets its subject and opening words: a failure report,
+// a delay warning ("still being retried"), or a success report; each recipient line carries its
+// own Action, Status, Remote-MTA and Diagnostic-Code (smtp; with the remote server's reply when
+// there was one). The DSN itself is queued with the null reverse-path and
 // NOTIFY=NEVER to the original sender. Builds text only: queuing it is the caller's job.
 #pragma once
 
@@ -25,7 +29,10 @@ namespace mailroom::bounce {
 
 inline constexpr std::uint64_t kFullReturnLimitBytes = 50000;
 
-enum class DsnAction { Failed, Delivered };
+// RFC 3464 2.3.3 Action values mailroom reports ("expanded" is not: an alias is delivered to
+// each mailbox, and the alias itself reported once).
+enum class DsnAction { Failed, Delivered, Relayed, Delayed };
+const char* to_string(DsnAction);
 
 // Whether recipient `r` of a message from `sender` should be reported for `action`.
 bool wants_dsn(const std::string& sender, const spool::EnvelopeRecipient& r, DsnAction action);
@@ -34,6 +41,9 @@ struct DsnRecipient {
   spool::EnvelopeRecipient recipient;
   std::string reason;  // "5.1.1 <kate@example.test>: user unknown" (status first)
   std::int64_t last_attempt_unix = 0;
+  DsnAction action = DsnAction::Failed;  // this recipient's; may differ within one DSN
+  std::string remote_mta;  // "mx.example.org[192.0.2.1]:25": Remote-MTA (RFC 3464 2.3.5)
+  std::string diagnostic;  // the remote reply: Diagnostic-Code: smtp; (RFC 3464 2.3.6)
 };
 
 struct DsnRequest {
@@ -46,6 +56,7 @@ struct DsnRequest {
   std::string reporting_mta;  // our hostname
   std::string dsn_id;         // queue id of the DSN itself (Message-ID, MIME boundary)
   std::int64_t now_unix = 0;
+  std::int64_t will_retry_until_unix = 0;  // Delayed: when the queue gives up (RFC 3464 2.3.8)
 };
 
 // True when the request should carry the full original rather than headers only.

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "util/ascii.hpp"
 #include "util/cidr.hpp"
 
 namespace mailroom::config {
@@ -102,6 +103,9 @@ class TableReader {
     fail(key, fmt::format("must be one of {} (got \"{}\")", names, text));
   }
 
+  // Marks a key as known whose value the caller reads itself (a sub-table).
+  void read_table(std::string_view key) { find(key); }
+
   // Called once all known keys were read.
   void reject_unknown_keys() const {
     for (auto& [k, v] : table_) {
@@ -119,6 +123,117 @@ class TableReader {
   std::string path_;
   std::set<std::string> seen_;
 };
+
+constexpr std::initializer_list<std::pair<const char*, OutboundTls>> kOutboundTlsNames = {
+    {"none", OutboundTls::None},
+    {"opportunistic", OutboundTls::Opportunistic},
+    {"required", OutboundTls::Required},
+    {"verify", OutboundTls::Verify}};
+
+std::optional<OutboundTls> outbound_tls_from(std::string_view name) {
+  for (auto& [n, v] : kOutboundTlsNames)
+    if (name == n) return v;
+  return std::nullopt;
+}
+
+// "[host]:port", "[host]", "host:port" or "host": host a domain name or an IP address (an IPv6
+// address only in brackets), port 1-65535.
+bool valid_nexthop(std::string_view text) {
+  std::string_view host = text;
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    port = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (!port.empty() && port.front() != ':') return false;
+    if (!port.empty()) port.remove_prefix(1);
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  if (host.empty() || host.size() > 255) return false;
+  for (char ch : host)
+    if (!(util::is_ascii_alnum(ch) || ch == '-' || ch == '.' || ch == ':' || ch == '_'))
+      return false;
+  if (text.back() == ':') return false;
+  if (!port.empty()) {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
+      return false;
+    auto n = std::stoul(std::string(port));
+    if (n == 0 || n > 65535) return false;
+  }
+  return true;
+}
+
+void read_delivery(const toml::table& t, DeliveryConfig& d) {
+  TableReader r(t, "delivery");
+  r.read("local", d.local);
+  r.read("relayhost", d.relayhost);
+  r.read("relayhost_username", d.relayhost_username);
+  r.read("relayhost_password", d.relayhost_password);
+  r.read("relayhost_plaintext_auth", d.relayhost_plaintext_auth);
+  r.read_uint("remote_port", d.remote_port, 1, 65535);
+  r.read_enum("tls", d.tls, kOutboundTlsNames);
+  r.read("tls_ca_file", d.tls_ca_file);
+  r.read("helo_name", d.helo_name);
+  r.read("use_bdat", d.use_bdat);
+  r.read_uint("max_hops", d.max_hops, 1, 1000);
+  r.read_uint("max_mx_hosts", d.max_mx_hosts, 1, 100);
+  r.read_uint("max_connections", d.max_connections, 1, 10000);
+  r.read_uint("max_connections_per_destination", d.max_connections_per_destination, 1, 1000);
+  r.read_uint("connection_cache_s", d.connection_cache_s, 0, 3600);
+  r.read_uint("connection_reuse_limit", d.connection_reuse_limit, 1, 100000);
+  r.read_uint("destination_backoff_s", d.destination_backoff_s, 0, 86400);
+  r.read_uint("connect_timeout_s", d.connect_timeout_s, 1, 3600);
+  r.read_uint("helo_timeout_s", d.helo_timeout_s, 1, 3600);
+  r.read_uint("mail_timeout_s", d.mail_timeout_s, 1, 3600);
+  r.read_uint("rcpt_timeout_s", d.rcpt_timeout_s, 1, 3600);
+  r.read_uint("data_init_timeout_s", d.data_init_timeout_s, 1, 3600);
+  r.read_uint("data_xfer_timeout_s", d.data_xfer_timeout_s, 1, 3600);
+  r.read_uint("data_done_timeout_s", d.data_done_timeout_s, 1, 3600);
+  r.read_uint("quit_timeout_s", d.quit_timeout_s, 1, 3600);
+  std::vector<std::pair<std::string, OutboundTls>> policy;
+  if (auto* node = t.get("tls_policy")) {
+    r.read_table("tls_policy");
+    auto* table = node->as_table();
+    if (!table)
+      r.fail(
+          "tls_policy",
+          "must be a table of domain = \"none\" | \"opportunistic\" | \"required\" | \"verify\"");
+    for (auto& [domain, level] : *table) {
+      auto name = level.value<std::string>();
+      auto parsed = name ? outbound_tls_from(*name) : std::nullopt;
+      const std::string key = "tls_policy." + std::string(domain.str());
+      if (!parsed || !level.is_string())
+        r.fail(key, "must be \"none\" | \"opportunistic\" | \"required\" | \"verify\"");
+      std::string d_name(domain.str());
+      if (d_name.empty() || d_name == ".") r.fail(key, "must name a domain");
+      policy.emplace_back(util::to_ascii_lower(d_name), *parsed);
+    }
+  }
+  d.tls_policy = std::move(policy);
+  r.reject_unknown_keys();
+  const bool lmtp_unix = d.local.rfind("lmtp:unix:/", 0) == 0 && d.local.size() > 11;
+  const bool lmtp_tcp = d.local.rfind("lmtp:", 0) == 0 && !lmtp_unix &&
+                        d.local.rfind("lmtp:unix:", 0) != 0 && valid_nexthop(d.local.substr(5)) &&
+                        d.local.find(':', 5) != std::string::npos;
+  if (d.local != "maildir" && !lmtp_unix && !lmtp_tcp)
+    r.fail(
+        "local",
+        fmt::format("must be \"maildir\", \"lmtp:unix:/path\" or \"lmtp:host:port\" (got \"{}\")",
+                    d.local));
+  if (!d.relayhost.empty() && !valid_nexthop(d.relayhost))
+    r.fail(
+        "relayhost",
+        fmt::format("must be \"[host]:port\", \"[host]\", \"host:port\" or \"host\" (got \"{}\")",
+                    d.relayhost));
+  if (d.relayhost_username.empty() != d.relayhost_password.empty())
+    r.fail(d.relayhost_username.empty() ? "relayhost_username" : "relayhost_password",
+           "relayhost_username and relayhost_password must be set together");
+  if (!d.relayhost_username.empty() && d.relayhost.empty())
+    r.fail("relayhost_username", "needs a relayhost");
+}
 
 void check_address(const std::string& key, const std::string& address) {
   auto colon = address.rfind(':');
@@ -212,6 +327,12 @@ const char* to_string(TlsMode m) {
   }
   return "?";
 }
+const char* to_string(OutboundTls t) {
+  for (auto& [name, value] : kOutboundTlsNames)
+    if (value == t) return name;
+  return "opportunistic";
+}
+
 const char* to_string(AuthMode m) {
   switch (m) {
     case AuthMode::None:
@@ -276,8 +397,8 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   }
   Config c = default_config();
   // Known top-level tables.
-  static const std::set<std::string> known = {"server", "listener",  "limits", "tls",
-                                              "queue",  "directory", "dns"};
+  static const std::set<std::string> known = {"server", "listener",  "limits",   "tls",
+                                              "queue",  "directory", "delivery", "dns"};
   for (auto& [k, v] : root) {
     if (!known.count(std::string(k.str())))
       throw ConfigError(fmt::format("{}: unknown key", k.str()));
@@ -366,6 +487,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
     r.read_uint("delivery_workers", c.queue.delivery_workers, 1, 256);
     r.read_uint("scan_interval_s", c.queue.scan_interval_s, 1, 3600);
     r.read_uint("spare_files", c.queue.spare_files, 0, 1000000);
+    r.read_uint("delay_warning_s", c.queue.delay_warning_s, 0, 365 * 86400);
     r.reject_unknown_keys();
     if (c.queue.max_backoff_s < c.queue.min_backoff_s)
       r.fail("max_backoff_s", "must not be smaller than min_backoff_s");
@@ -389,6 +511,8 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
       r.fail("recipient_delimiter", "must be one non-alphanumeric character other than @");
     c.directory.recipient_delimiter = delim[0];
   }
+
+  if (auto* t = table("delivery")) read_delivery(*t, c.delivery);
 
   if (auto* t = table("dns")) {
     TableReader r(*t, "dns");
@@ -476,6 +600,7 @@ std::string render_config(const Config& c) {
                    c.queue.min_backoff_s, c.queue.max_backoff_s, c.queue.max_lifetime_s);
   o += fmt::format("delivery_workers = {}\nscan_interval_s = {}\nspare_files = {}\n",
                    c.queue.delivery_workers, c.queue.scan_interval_s, c.queue.spare_files);
+  o += fmt::format("delay_warning_s = {}\n", c.queue.delay_warning_s);
   o += "\n[directory]\n";
   o += fmt::format("backend = {}\nurl = {}\nplus_addressing = {}\n", quote(c.directory.backend),
                    quote(c.directory.url), c.directory.plus_addressing);
@@ -483,6 +608,30 @@ std::string render_config(const Config& c) {
                    quote(std::string(1, c.directory.recipient_delimiter)));
   o += fmt::format("max_alias_depth = {}\nmax_alias_fanout = {}\n", c.directory.max_alias_depth,
                    c.directory.max_alias_fanout);
+  const auto& d = c.delivery;
+  o += "\n[delivery]\n";
+  o += fmt::format("local = {}\nrelayhost = {}\n", quote(d.local), quote(d.relayhost));
+  o += fmt::format("relayhost_username = {}\nrelayhost_password = {}\n",
+                   quote(d.relayhost_username), quote(d.relayhost_password));
+  o += fmt::format("relayhost_plaintext_auth = {}\nremote_port = {}\n", d.relayhost_plaintext_auth,
+                   d.remote_port);
+  o += fmt::format("tls = \"{}\"\ntls_ca_file = {}\nhelo_name = {}\nuse_bdat = {}\n",
+                   to_string(d.tls), quote(d.tls_ca_file), quote(d.helo_name), d.use_bdat);
+  o += fmt::format("max_hops = {}\nmax_mx_hosts = {}\n", d.max_hops, d.max_mx_hosts);
+  o += fmt::format("max_connections = {}\nmax_connections_per_destination = {}\n",
+                   d.max_connections, d.max_connections_per_destination);
+  o += fmt::format("connection_cache_s = {}\nconnection_reuse_limit = {}\n", d.connection_cache_s,
+                   d.connection_reuse_limit);
+  o += fmt::format("destination_backoff_s = {}\n", d.destination_backoff_s);
+  o += fmt::format("connect_timeout_s = {}\nhelo_timeout_s = {}\nmail_timeout_s = {}\n",
+                   d.connect_timeout_s, d.helo_timeout_s, d.mail_timeout_s);
+  o += fmt::format("rcpt_timeout_s = {}\ndata_init_timeout_s = {}\ndata_xfer_timeout_s = {}\n",
+                   d.rcpt_timeout_s, d.data_init_timeout_s, d.data_xfer_timeout_s);
+  o += fmt::format("data_done_timeout_s = {}\nquit_timeout_s = {}\n", d.data_done_timeout_s,
+                   d.quit_timeout_s);
+  o += "[delivery.tls_policy]\n";
+  for (auto& [domain, level] : d.tls_policy)
+    o += fmt::format("{} = \"{}\"\n", quote(domain), to_string(level));
   o += "\n[dns]\n";
   o += fmt::format("servers = {}\ntimeout_ms = {}\n", quote_list(c.dns.servers), c.dns.timeout_ms);
   return o;

@@ -89,6 +89,9 @@ struct QueueConfig {
   std::uint32_t delivery_workers = 4;
   std::uint32_t scan_interval_s = 1;  // how often deferred recipients are looked at
   std::uint32_t spare_files = 1024;   // delivered queue files kept for reuse; 0: unlink them
+  // A recipient still deferred this long after arrival gets one delay DSN (RFC 3461 NOTIFY=DELAY,
+  // or no NOTIFY); Postfix's delay_warning_time, but on by default. 0: never.
+  std::uint32_t delay_warning_s = 4 * 3600;
 };
 
 struct DirectoryConfig {
@@ -98,6 +101,46 @@ struct DirectoryConfig {
   char recipient_delimiter = '+';
   std::uint32_t max_alias_depth = 10;
   std::uint32_t max_alias_fanout = 1000;
+};
+
+// How mail leaves this host (Postfix's smtp(8) and lmtp(8) parameters are the reference).
+enum class OutboundTls { None, Opportunistic, Required, Verify };
+const char* to_string(OutboundTls);
+
+struct DeliveryConfig {
+  // Local mailboxes: "maildir" (written by mailroom), or handed to an LMTP server (RFC 2033):
+  // "lmtp:unix:/run/dovecot/lmtp" or "lmtp:127.0.0.1:24".
+  std::string local = "maildir";
+  // Every non-local recipient goes here instead of to its domain's MX hosts: "[host]:port" or
+  // "[host]" (used as is), "host" or "host:port" (its MX hosts), as Postfix's relayhost.
+  std::string relayhost;
+  std::string relayhost_username;  // AUTH PLAIN/LOGIN to the relayhost when set
+  std::string relayhost_password;
+  bool relayhost_plaintext_auth = false;  // credentials only over TLS unless set
+  std::uint32_t remote_port = 25;         // MX hosts' port (tests deliver to loopback peers)
+  OutboundTls tls = OutboundTls::Opportunistic;
+  // Per destination domain, overriding `tls` (Postfix's smtp_tls_policy_maps): "example.org" or
+  // ".example.org" (its subdomains) -> "none" | "opportunistic" | "required" | "verify".
+  std::vector<std::pair<std::string, OutboundTls>> tls_policy;
+  std::string tls_ca_file;              // extra trust anchors for "verify", besides the system's
+  std::string helo_name;                // EHLO name; empty: server.hostname
+  bool use_bdat = false;                // BDAT when offered (BINARYMIME messages always use it)
+  std::uint32_t max_hops = 50;          // Received: headers before a message bounces 5.4.6 (loop)
+  std::uint32_t max_mx_hosts = 10;      // MX hosts tried per destination, best first
+  std::uint32_t max_connections = 100;  // outbound, all destinations
+  std::uint32_t max_connections_per_destination = 20;  // default_destination_concurrency_limit
+  std::uint32_t connection_cache_s = 2;                // idle connection kept for the next message
+  std::uint32_t connection_reuse_limit = 100;          // messages per connection
+  std::uint32_t destination_backoff_s = 60;  // a destination that failed whole rests this long
+  // Postfix's smtp_*_timeout defaults.
+  std::uint32_t connect_timeout_s = 30;
+  std::uint32_t helo_timeout_s = 300;  // banner, EHLO, STARTTLS, AUTH
+  std::uint32_t mail_timeout_s = 300;
+  std::uint32_t rcpt_timeout_s = 300;
+  std::uint32_t data_init_timeout_s = 120;
+  std::uint32_t data_xfer_timeout_s = 180;
+  std::uint32_t data_done_timeout_s = 600;
+  std::uint32_t quit_timeout_s = 300;
 };
 
 struct DnsConfig {
@@ -121,6 +164,7 @@ struct Config {
   TlsConfig tls;
   QueueConfig queue;
   DirectoryConfig directory;
+  DeliveryConfig delivery;
   DnsConfig dns;
 
   // Where things live inside data_dir.

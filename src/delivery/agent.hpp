@@ -37,13 +37,26 @@ struct AgentJob {
   std::string message_path;  // the committed queue file
   spool::QueueFileInfo info;
   bool recovered = false;  // reloaded at start: a crash may have left copies already delivered
+  std::string headers;     // the message's header section (CRLF, no final empty line)
   std::vector<AgentItem> items;
 };
 
 struct ItemResult {
   Disposition disposition = Disposition::Deferred;
-  std::string reason;  // RFC 3463 status first
+  std::string reason;      // RFC 3463 status first
+  std::string remote_mta;  // the server whose reply decided it ("mx.example.org[192.0.2.1]:25")
+  std::string diagnostic;  // that reply, for the DSN's Diagnostic-Code: smtp; (RFC 3464 2.3.6)
+  // Delivered to a next hop without DSN support: the sender who asked for NOTIFY=SUCCESS gets a
+  // "relayed" notice instead of "delivered" (RFC 3461 6.2.2).
+  bool relayed = false;
 };
+
+inline ItemResult item_result(Disposition d, std::string reason) {
+  ItemResult r;
+  r.disposition = d;
+  r.reason = std::move(reason);
+  return r;
+}
 
 struct AgentJobResult {
   std::vector<ItemResult> items;  // one per AgentJob::items, in order

@@ -1,6 +1,11 @@
 #include "delivery/dispatcher.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <optional>
+
+#include "delivery/header_fields.hpp"
 
 namespace mailroom::delivery {
 
@@ -18,11 +23,11 @@ const char* to_string(Disposition d) {
 
 namespace {
 
-// What one recipient's copies came to so far.
+// What one recipient's copies came to so far: the first deferral, the first failure, the last
+// success.
 struct Merge {
-  std::string deferred;   // first deferral reason
-  std::string failed;     // first failure reason
-  std::string delivered;  // last success reason
+  std::optional<ItemResult> deferred, failed, delivered;
+  bool relayed = false;
 };
 
 // Where an agent's result for (job j, item k) goes back to.
@@ -34,8 +39,8 @@ struct ItemOwner {
 
 }  // namespace
 
-Dispatcher::Dispatcher(const Router& router, Agents agents)
-    : router_(router), agents_(std::move(agents)) {}
+Dispatcher::Dispatcher(const Router& router, Agents agents, DispatcherOptions options)
+    : router_(router), agents_(std::move(agents)), options_(options) {}
 
 std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs) {
   std::vector<JobResult> results(jobs.size());
@@ -47,30 +52,45 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
     const auto& job = jobs[j];
     merges[j].resize(job.recipients.size());
     std::map<Transport, std::size_t> agent_job_of;  // this message's AgentJob per transport
+    std::string headers;
+    std::optional<ItemResult> whole;  // decides every recipient of this message
+    if (auto ec = spool::read_headers(job.message_path, job.info.body_bytes, headers)) {
+      whole = item_result(Disposition::Deferred, "4.3.0 cannot read queue file: " + ec.message());
+    } else if (auto hops = count_fields(headers, "Received"); hops > options_.max_hops) {
+      whole = item_result(Disposition::Failed,
+                          fmt::format("5.4.6 too many hops ({} Received: header fields, at most "
+                                      "{}): mail loop",
+                                      hops, options_.max_hops));
+    }
     for (std::size_t r = 0; r < job.recipients.size(); ++r) {
       const auto& attempt = job.recipients[r];
       auto& result = results[j].recipients.emplace_back();
       result.index = attempt.index;
       result.delivered_to = attempt.delivered_to;
+      if (whole) {
+        (whole->disposition == Disposition::Failed ? merges[j][r].failed : merges[j][r].deferred) =
+            *whole;
+        continue;
+      }
       auto route = router_.route(job.info.envelope.recipients.at(attempt.index).address);
-      if (!route.failure.empty()) merges[j][r].failed = route.failure;
+      if (!route.failure.empty())
+        merges[j][r].failed = item_result(Disposition::Failed, route.failure);
       for (auto& dest : route.destinations) {
         if (std::find(attempt.delivered_to.begin(), attempt.delivered_to.end(), dest.address) !=
             attempt.delivered_to.end())
           continue;
         const auto transport = dest.transport;
         if (!agents_.count(transport)) {
-          if (merges[j][r].deferred.empty())
+          const std::string name = transport == Transport::Smtp ? "remote" : to_string(transport);
+          if (!merges[j][r].deferred)
             merges[j][r].deferred =
-                std::string("4.4.0 ") +
-                (transport == Transport::Smtp ? "remote" : to_string(transport)) +
-                " delivery not available";
+                item_result(Disposition::Deferred, "4.4.0 " + name + " delivery not available");
           continue;
         }
         auto [it, fresh] = agent_job_of.try_emplace(transport, 0);
         if (fresh) {
           it->second = per_agent[transport].size();
-          per_agent[transport].push_back({job.message_path, job.info, job.recovered, {}});
+          per_agent[transport].push_back({job.message_path, job.info, job.recovered, headers, {}});
           owners[transport].emplace_back();
         }
         owners[transport][it->second].push_back({j, r, dest.address});
@@ -90,16 +110,17 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
         auto& result = results[owner.job].recipients[owner.recipient];
         switch (item.disposition) {
           case Disposition::Delivered:
-            merge.delivered = item.reason;
+            merge.delivered = item;
+            merge.relayed = merge.relayed || item.relayed;
             if (std::find(result.delivered_to.begin(), result.delivered_to.end(), owner.address) ==
                 result.delivered_to.end())
               result.delivered_to.push_back(owner.address);
             break;
           case Disposition::Deferred:
-            if (merge.deferred.empty()) merge.deferred = item.reason;
+            if (!merge.deferred) merge.deferred = item;
             break;
           case Disposition::Failed:
-            if (merge.failed.empty()) merge.failed = item.reason;
+            if (!merge.failed) merge.failed = item;
             break;
         }
       }
@@ -110,16 +131,20 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
     for (std::size_t r = 0; r < results[j].recipients.size(); ++r) {
       auto& result = results[j].recipients[r];
       const auto& merge = merges[j][r];
-      if (!merge.deferred.empty()) {
-        result.disposition = Disposition::Deferred;
-        result.reason = merge.deferred;
-      } else if (!merge.failed.empty()) {
-        result.disposition = Disposition::Failed;
-        result.reason = merge.failed;
+      const ItemResult* decided = merge.deferred    ? &*merge.deferred
+                                  : merge.failed    ? &*merge.failed
+                                  : merge.delivered ? &*merge.delivered
+                                                    : nullptr;
+      if (decided) {
+        result.disposition = decided->disposition;
+        result.reason = decided->reason;
+        result.remote_mta = decided->remote_mta;
+        result.diagnostic = decided->diagnostic;
       } else {
-        result.disposition = Disposition::Delivered;
-        result.reason = merge.delivered.empty() ? "2.0.0 delivered" : merge.delivered;
+        result.disposition = Disposition::Delivered;  // every copy was delivered before
+        result.reason = "2.0.0 delivered";
       }
+      result.relayed = merge.relayed;
     }
   }
   return results;

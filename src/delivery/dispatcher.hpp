@@ -6,6 +6,10 @@
 // once (Maildir syncs a batch together). A transport without an agent defers its items with
 // "4.4.0 <transport> delivery not available".
 //
+// Before anything else, the message's header section is read once (agents get it in AgentJob)
+// and its Received: fields counted: more than max_hops fails every recipient 5.4.6, a mail loop
+// (RFC 5321 6.3, Postfix's hopcount_limit). A queue file that cannot be read defers them all.
+//
 // A recipient's disposition is merged from its copies: Deferred if any copy was deferred (the
 // others are kept in delivered_to), else Failed if any failed (or the route itself failed), else
 // Delivered. The reason is that of the copy that decided it.
@@ -36,6 +40,9 @@ struct RecipientResult {
   std::size_t index = 0;
   Disposition disposition = Disposition::Deferred;
   std::string reason;
+  std::string remote_mta;  // of the copy that decided it (agent.hpp)
+  std::string diagnostic;
+  bool relayed = false;                   // some copy went to a next hop without DSN
   std::vector<std::string> delivered_to;  // including those delivered in earlier attempts
 };
 
@@ -43,10 +50,14 @@ struct JobResult {
   std::vector<RecipientResult> recipients;  // one per DeliveryJob::recipients, in order
 };
 
+struct DispatcherOptions {
+  std::uint32_t max_hops = 50;
+};
+
 class Dispatcher {
  public:
   using Agents = std::map<Transport, DeliveryAgent*>;
-  Dispatcher(const Router& router, Agents agents);
+  Dispatcher(const Router& router, Agents agents, DispatcherOptions options = {});
 
   // One result per job.
   std::vector<JobResult> deliver(const std::vector<DeliveryJob>& jobs);
@@ -54,6 +65,7 @@ class Dispatcher {
  private:
   const Router& router_;
   Agents agents_;
+  DispatcherOptions options_;
 };
 
 }  // namespace mailroom::delivery

@@ -50,12 +50,7 @@ std::vector<AgentJobResult> MaildirAgent::deliver(const std::vector<AgentJob>& j
     auto& items = results[j].items;
     items.resize(job.items.size());
     staged[j].assign(job.items.size(), kNotStaged);
-    std::string headers;
-    if (auto ec = spool::read_headers(job.message_path, job.info.body_bytes, headers)) {
-      for (auto& item : items)
-        item = {Disposition::Deferred, "4.3.0 cannot read queue file: " + ec.message()};
-      continue;
-    }
+    const std::string& headers = job.headers;
     const std::uint64_t body_offset = headers.size();
     const std::string kept_headers = without_return_path(headers);
     const std::string return_path = "Return-Path: <" + env.sender + ">\r\n";
@@ -65,12 +60,14 @@ std::vector<AgentJobResult> MaildirAgent::deliver(const std::vector<AgentJob>& j
       const auto& mailbox = job.items[k].destination.mailbox;
       const auto mailbox_address = mailbox.address();
       if (has_delivered_to(headers, mailbox_address)) {
-        items[k] = {Disposition::Failed, "5.4.6 <" + mailbox_address + ">: mail forwarding loop"};
+        items[k] = item_result(Disposition::Failed,
+                               "5.4.6 <" + mailbox_address + ">: mail forwarding loop");
         continue;
       }
       auto maildir = maildir_for(mailbox_root_, mailbox);
       if (!maildir) {
-        items[k] = {Disposition::Failed, "5.1.3 <" + mailbox_address + ">: unusable mailbox name"};
+        items[k] = item_result(Disposition::Failed,
+                               "5.1.3 <" + mailbox_address + ">: unusable mailbox name");
         continue;
       }
       auto [it, fresh] = staged_by_maildir.try_emplace(*maildir, 0);
@@ -95,11 +92,11 @@ std::vector<AgentJobResult> MaildirAgent::deliver(const std::vector<AgentJob>& j
       if (idx == kNotStaged) continue;
       auto& item = results[j].items[k];
       if (idx != kAlreadyInMaildir && written[idx]) {
-        item = {Disposition::Deferred, status_reason(written[idx])};
+        item = item_result(Disposition::Deferred, status_reason(written[idx]));
         spdlog::warn("delivery: id={} to={} maildir error: {}", jobs[j].info.envelope.id,
                      jobs[j].items[k].destination.address, written[idx].message());
       } else {
-        item = {Disposition::Delivered, "2.0.0 delivered to maildir"};
+        item = item_result(Disposition::Delivered, "2.0.0 delivered to maildir");
       }
     }
   }

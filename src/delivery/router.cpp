@@ -23,6 +23,16 @@ std::string smtp_nexthop_for(std::string_view address) {
   return smtp::normalize_domain(domain);
 }
 
+RouterOptions router_options(const config::DeliveryConfig& cfg) {
+  RouterOptions o;
+  if (cfg.local.rfind("lmtp:", 0) == 0) {
+    o.local_transport = Transport::Lmtp;
+    o.lmtp_nexthop = cfg.local.substr(5);  // "unix:/path" or "host:port"
+  }
+  o.relayhost = cfg.relayhost;
+  return o;
+}
+
 Router::Router(RouterOptions options, std::shared_ptr<const directory::Directory> directory)
     : options_(std::move(options)), directory_(std::move(directory)) {}
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/config.hpp"
 #include "delivery/route.hpp"
 #include "directory/directory.hpp"
 
@@ -28,6 +29,9 @@ struct RouterOptions {
   std::string lmtp_nexthop;                        // "unix:/path" or "host:port" for Lmtp
   std::string relayhost;                           // "[host]:port", or "" for MX routing
 };
+
+// From [delivery] local and relayhost.
+RouterOptions router_options(const config::DeliveryConfig& cfg);
 
 class Router {
  public:

@@ -14,8 +14,13 @@ namespace {
 
 constexpr std::int64_t kHoldAfterErrorS = 60;
 
-bounce::DsnAction action_for(RecipientStatus s) {
-  return s == RecipientStatus::Delivered ? bounce::DsnAction::Delivered : bounce::DsnAction::Failed;
+// The DSN a recipient's state calls for, if any is still owed.
+std::optional<bounce::DsnAction> owed_dsn(const RecipientState& s) {
+  if (s.notified) return std::nullopt;
+  if (s.status == RecipientStatus::Failed) return bounce::DsnAction::Failed;
+  if (s.status == RecipientStatus::Delivered)
+    return s.relayed ? bounce::DsnAction::Relayed : bounce::DsnAction::Delivered;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -27,11 +32,12 @@ bool is_complete(const MessageRecord& r) {
 }
 
 DeliveryRound::DeliveryRound(spool::QueuePaths paths, std::string hostname, RetryPolicy policy,
-                             delivery::Dispatcher& dispatcher, StateDb& db, Queue& queue,
-                             SpareFiles& spares)
+                             std::int64_t delay_warning_s, delivery::Dispatcher& dispatcher,
+                             StateDb& db, Queue& queue, SpareFiles& spares)
     : paths_(std::move(paths)),
       hostname_(std::move(hostname)),
       policy_(policy),
+      delay_warning_s_(delay_warning_s),
       dispatcher_(dispatcher),
       db_(db),
       queue_(queue),
@@ -77,10 +83,15 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
     s.attempts++;
     s.delivered_to = r.delivered_to;
     s.reason = r.reason;
+    s.remote_mta = r.remote_mta;
+    s.diagnostic = r.diagnostic;
     switch (r.disposition) {
       case delivery::Disposition::Delivered:
         s.status = RecipientStatus::Delivered;
-        s.notified = !bounce::wants_dsn(env.sender, rcpt, bounce::DsnAction::Delivered);
+        s.relayed = r.relayed;
+        s.notified = !bounce::wants_dsn(
+            env.sender, rcpt,
+            r.relayed ? bounce::DsnAction::Relayed : bounce::DsnAction::Delivered);
         break;
       case delivery::Disposition::Failed:
         s.status = RecipientStatus::Failed;
@@ -133,20 +144,44 @@ bool DeliveryRound::persist(std::vector<Work>& work) {
   return true;
 }
 
+bool DeliveryRound::delay_warning_due(const MessageRecord& r, std::size_t i,
+                                      std::int64_t now) const {
+  const auto& s = r.states[i];
+  return delay_warning_s_ > 0 && s.status == RecipientStatus::Deferred && !s.delay_notified &&
+         now - r.envelope.arrival_unix >= delay_warning_s_ &&
+         bounce::wants_dsn(r.envelope.sender, r.envelope.recipients[i], bounce::DsnAction::Delayed);
+}
+
 void DeliveryRound::notify(Work& w, std::int64_t now) {
   const auto& env = w.record.envelope;
-  for (auto status : {RecipientStatus::Failed, RecipientStatus::Delivered}) {
+  // One DSN per kind: failures, successes (delivered or relayed), delay warnings.
+  for (auto kind :
+       {bounce::DsnAction::Failed, bounce::DsnAction::Delivered, bounce::DsnAction::Delayed}) {
     bounce::DsnRequest req;
     std::vector<std::size_t> covered;
     for (std::size_t i = 0; i < w.record.states.size(); ++i) {
       const auto& s = w.record.states[i];
-      if (s.status != status || s.notified) continue;
-      req.recipients.push_back({env.recipients[i], s.reason, s.last_attempt_unix});
+      std::optional<bounce::DsnAction> action = owed_dsn(s);
+      if (kind == bounce::DsnAction::Delayed && delay_warning_due(w.record, i, now))
+        action = bounce::DsnAction::Delayed;
+      if (!action) continue;
+      const auto group =
+          *action == bounce::DsnAction::Relayed ? bounce::DsnAction::Delivered : *action;
+      if (group != kind) continue;
+      bounce::DsnRecipient dr;
+      dr.recipient = env.recipients[i];
+      dr.reason = s.reason;
+      dr.last_attempt_unix = s.last_attempt_unix;
+      dr.action = *action;
+      dr.remote_mta = s.remote_mta;
+      dr.diagnostic = s.diagnostic;
+      req.recipients.push_back(std::move(dr));
       covered.push_back(i);
     }
     if (covered.empty()) continue;
     req.original = env;
-    req.action = action_for(status);
+    req.action = kind;
+    req.will_retry_until_unix = policy_.expiry(env.arrival_unix);
     req.reporting_mta = hostname_;
     req.now_unix = now;
     req.original_size = w.info ? w.info->body_bytes : w.record.body_bytes;
@@ -171,10 +206,14 @@ void DeliveryRound::notify(Work& w, std::int64_t now) {
       continue;
     }
     spdlog::info("queue: id={} dsn={} action={} to=<{}> recipients={}", env.id, req.dsn_id,
-                 status == RecipientStatus::Failed ? "failed" : "delivered", env.sender,
-                 covered.size());
+                 bounce::to_string(kind), env.sender, covered.size());
     for (auto i : covered) {
-      w.record.states[i].notified = true;
+      auto& s = w.record.states[i];
+      if (kind == bounce::DsnAction::Delayed) {
+        s.delay_notified = true;
+      } else {
+        s.notified = true;
+      }
       w.changed.push_back(i);
     }
   }

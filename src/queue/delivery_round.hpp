@@ -7,8 +7,10 @@
 //   1. persist: messages whose recipients are all final with no DSN to send are removed (queue
 //      file recycled, messages/ fsync'd, then rows deleted); other changes are written to
 //      state.db in one transaction;
-//   2. notify: DSNs (bounce/dsn.hpp) for final states still un-notified are built and committed
-//      through the queue, like any received message;
+//   2. notify: DSNs (bounce/dsn.hpp) for final states still un-notified (failed; delivered or
+//      relayed when NOTIFY=SUCCESS), and one delay warning per recipient still deferred
+//      [queue] delay_warning_s after arrival, are built and committed through the queue, like any
+//      received message;
 //   3. persist again: notified states, and removal of messages now complete.
 // A crash between Maildir delivery and step 1 is the only way to deliver a copy twice; a crash
 // between 2 and 3 may queue a DSN twice. If state.db cannot be written (disk full), nothing is
@@ -34,7 +36,8 @@ namespace mailroom::queue {
 class DeliveryRound {
  public:
   DeliveryRound(spool::QueuePaths paths, std::string hostname, RetryPolicy policy,
-                delivery::Dispatcher& dispatcher, StateDb& db, Queue& queue, SpareFiles& spares);
+                std::int64_t delay_warning_s, delivery::Dispatcher& dispatcher, StateDb& db,
+                Queue& queue, SpareFiles& spares);
 
   // Returns, per input record, its new record or nullopt when it left the queue.
   std::vector<std::optional<MessageRecord>> run(std::vector<MessageRecord> records,
@@ -54,11 +57,13 @@ class DeliveryRound {
   bool persist(std::vector<Work>& work);
   bool sync_removals();  // fsync messages/ after queue files left it
   void notify(Work& w, std::int64_t now);
+  bool delay_warning_due(const MessageRecord& r, std::size_t i, std::int64_t now) const;
   void quarantine(const std::string& id);
 
   spool::QueuePaths paths_;
   std::string hostname_;
   RetryPolicy policy_;
+  std::int64_t delay_warning_s_;
   delivery::Dispatcher& dispatcher_;
   StateDb& db_;
   Queue& queue_;

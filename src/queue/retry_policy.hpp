@@ -27,6 +27,9 @@ class RetryPolicy {
   std::int64_t next_attempt(std::int64_t now, std::uint32_t attempts) const {
     return now + backoff_s(attempts);
   }
+  std::int64_t expiry(std::int64_t arrival_unix) const {
+    return arrival_unix + static_cast<std::int64_t>(max_lifetime_s_);
+  }
   bool expired(std::int64_t arrival_unix, std::int64_t now) const {
     return now - arrival_unix >= static_cast<std::int64_t>(max_lifetime_s_);
   }

@@ -13,6 +13,7 @@
 
 #include "delivery/dispatcher.hpp"
 #include "delivery/maildir_agent.hpp"
+#include "delivery/outbound_agent.hpp"
 #include "delivery/router.hpp"
 #include "queue/admin.hpp"
 #include "queue/delivery_round.hpp"
@@ -95,13 +96,21 @@ class QueueRuntimeImpl final : public QueueRuntime {
           scheduler_.add_all(std::move(records), options_.clock());
         });
     queue_ = std::make_unique<DiskQueue>(paths_, options_.memory_limit_bytes, *committer_);
-    router_ = std::make_unique<delivery::Router>(delivery::RouterOptions{}, std::move(directory));
+    router_ = std::make_unique<delivery::Router>(delivery::router_options(cfg_.delivery),
+                                                 std::move(directory));
     maildir_ = std::make_unique<delivery::MaildirAgent>(cfg_.mailbox_root(), cfg_.server.hostname,
                                                         sync_pool_);
+    delivery::Dispatcher::Agents agents{{delivery::Transport::Maildir, maildir_.get()}};
+    if (options_.outbound_delivery) {
+      outbound_ = std::make_unique<delivery::OutboundAgent>(delivery::outbound_agent_options(cfg_));
+      agents[delivery::Transport::Smtp] = outbound_.get();
+      agents[delivery::Transport::Lmtp] = outbound_.get();
+    }
     dispatcher_ = std::make_unique<delivery::Dispatcher>(
-        *router_, delivery::Dispatcher::Agents{{delivery::Transport::Maildir, maildir_.get()}});
+        *router_, std::move(agents), delivery::DispatcherOptions{cfg_.delivery.max_hops});
     round_ = std::make_unique<DeliveryRound>(paths_, cfg_.server.hostname, RetryPolicy(cfg_.queue),
-                                             *dispatcher_, *db_, *queue_, *spares_);
+                                             cfg_.queue.delay_warning_s, *dispatcher_, *db_,
+                                             *queue_, *spares_);
     admin_ = std::make_unique<OnlineAdmin>(scheduler_, *db_, *round_, options_.clock);
     admin_->run_pending_commands();  // posted while no server was running
     if (options_.background_delivery) start_threads();
@@ -123,6 +132,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
     }
     timer_cv_.notify_all();
     scheduler_.stop();
+    if (outbound_) outbound_->stop();  // workers blocked on remote servers come back now
     if (timer_thread_.joinable()) timer_thread_.join();
     for (auto& t : workers_) t.join();
     workers_.clear();
@@ -259,6 +269,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
   std::unique_ptr<DiskQueue> queue_;
   std::unique_ptr<delivery::Router> router_;
   std::unique_ptr<delivery::MaildirAgent> maildir_;
+  std::unique_ptr<delivery::OutboundAgent> outbound_;
   std::unique_ptr<delivery::Dispatcher> dispatcher_;
   std::unique_ptr<DeliveryRound> round_;
   std::unique_ptr<OnlineAdmin> admin_;

@@ -33,6 +33,9 @@ struct RuntimeOptions {
   // False: no scheduler or delivery threads; tests drive deliveries with run_deliveries_once().
   bool background_delivery = true;
   std::size_t memory_limit_bytes = 256 * 1024;  // per IncomingMessage before spilling to disk
+  // False: no SMTP/LMTP agent (unit tests that must not touch the network); such recipients
+  // are deferred "4.4.0 remote delivery not available".
+  bool outbound_delivery = true;
 };
 
 class QueueRuntime {

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <ctime>
 #include <stdexcept>
 
@@ -76,6 +77,9 @@ RecipientStatus status_from(const std::string& s) {
   return RecipientStatus::Pending;
 }
 
+constexpr std::int64_t kFlagRelayed = 1;
+constexpr std::int64_t kFlagDelayNotified = 2;
+
 RecipientState state_from_row(Statement& st, int first_col) {
   RecipientState s;
   s.status = status_from(st.text(first_col));
@@ -85,6 +89,11 @@ RecipientState state_from_row(Statement& st, int first_col) {
   s.last_attempt_unix = st.integer(first_col + 4);
   s.notified = st.integer(first_col + 5) != 0;
   s.delivered_to = split_lines(st.text(first_col + 6));
+  s.remote_mta = st.text(first_col + 7);
+  s.diagnostic = st.text(first_col + 8);
+  const auto flags = st.integer(first_col + 9);
+  s.relayed = (flags & kFlagRelayed) != 0;
+  s.delay_notified = (flags & kFlagDelayNotified) != 0;
   return s;
 }
 
@@ -99,6 +108,9 @@ CREATE TABLE IF NOT EXISTS recipient_state(
   last_attempt_unix INTEGER NOT NULL DEFAULT 0,
   notified INTEGER NOT NULL DEFAULT 0,
   delivered_to TEXT NOT NULL DEFAULT '',
+  remote_mta TEXT NOT NULL DEFAULT '',
+  diagnostic TEXT NOT NULL DEFAULT '',
+  flags INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(message_id, rcpt_index)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS admin_command(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -139,6 +151,7 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path, bool create) {
   // FULL: a state change is durable before it is acted upon (a DSN sent, a retry skipped).
   s->exec("PRAGMA synchronous=FULL");
   if (create) s->exec(kSchema);
+  s->upgrade();
   // Baseline for changed_by_others(): a command posted by another process from now on is seen
   // by the first poll (without it the first poll only records the version and misses it).
   s->changed_by_others();
@@ -147,6 +160,26 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path, bool create) {
 
 StateDb::StateDb(sqlite3* db) : db_(db) {}
 StateDb::~StateDb() { sqlite3_close(db_); }
+
+// Columns added after the first release; a state.db written by an older mailroom gets them here
+// (ALTER TABLE ... ADD COLUMN keeps every row, with the column's default).
+void StateDb::upgrade() {
+  std::vector<std::string> columns;
+  {
+    Statement st(db_, "SELECT name FROM pragma_table_info('recipient_state')");
+    while (st.step()) columns.push_back(st.text(0));
+  }
+  if (columns.empty()) return;  // opened without create on a database that has no table yet
+  auto has = [&](const char* c) {
+    return std::find(columns.begin(), columns.end(), c) != columns.end();
+  };
+  if (!has("remote_mta"))
+    exec("ALTER TABLE recipient_state ADD COLUMN remote_mta TEXT NOT NULL DEFAULT ''");
+  if (!has("diagnostic"))
+    exec("ALTER TABLE recipient_state ADD COLUMN diagnostic TEXT NOT NULL DEFAULT ''");
+  if (!has("flags"))
+    exec("ALTER TABLE recipient_state ADD COLUMN flags INTEGER NOT NULL DEFAULT 0");
+}
 
 void StateDb::exec(const char* sql) {
   char* err = nullptr;
@@ -162,7 +195,8 @@ StateDb::AllStates StateDb::load_all() {
   AllStates all;
   Statement st(db_,
                "SELECT message_id, rcpt_index, status, reason, attempts, next_attempt_unix, "
-               "last_attempt_unix, notified, delivered_to FROM recipient_state");
+               "last_attempt_unix, notified, delivered_to, remote_mta, diagnostic, flags "
+               "FROM recipient_state");
   while (st.step())
     all[st.text(0)][static_cast<std::size_t>(st.integer(1))] = state_from_row(st, 2);
   return all;
@@ -173,8 +207,8 @@ std::map<std::size_t, RecipientState> StateDb::load(const std::string& message_i
   std::map<std::size_t, RecipientState> out;
   Statement st(db_,
                "SELECT rcpt_index, status, reason, attempts, next_attempt_unix, "
-               "last_attempt_unix, notified, delivered_to FROM recipient_state "
-               "WHERE message_id = ?1");
+               "last_attempt_unix, notified, delivered_to, remote_mta, diagnostic, flags "
+               "FROM recipient_state WHERE message_id = ?1");
   st.bind(1, message_id);
   while (st.step()) out[static_cast<std::size_t>(st.integer(0))] = state_from_row(st, 1);
   return out;
@@ -188,13 +222,14 @@ void StateDb::apply(const std::vector<StateUpdate>& updates,
   try {
     Statement up(db_,
                  "INSERT INTO recipient_state(message_id, rcpt_index, status, reason, attempts, "
-                 "next_attempt_unix, last_attempt_unix, notified, delivered_to) "
-                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                 "next_attempt_unix, last_attempt_unix, notified, delivered_to, remote_mta, "
+                 "diagnostic, flags) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                  "ON CONFLICT(message_id, rcpt_index) DO UPDATE SET status=excluded.status, "
                  "reason=excluded.reason, attempts=excluded.attempts, "
                  "next_attempt_unix=excluded.next_attempt_unix, "
                  "last_attempt_unix=excluded.last_attempt_unix, notified=excluded.notified, "
-                 "delivered_to=excluded.delivered_to");
+                 "delivered_to=excluded.delivered_to, remote_mta=excluded.remote_mta, "
+                 "diagnostic=excluded.diagnostic, flags=excluded.flags");
     for (const auto& u : updates) {
       up.bind(1, u.message_id)
           .bind(2, static_cast<std::int64_t>(u.recipient_index))
@@ -204,7 +239,11 @@ void StateDb::apply(const std::vector<StateUpdate>& updates,
           .bind(6, u.state.next_attempt_unix)
           .bind(7, u.state.last_attempt_unix)
           .bind(8, static_cast<std::int64_t>(u.state.notified ? 1 : 0))
-          .bind(9, join_lines(u.state.delivered_to));
+          .bind(9, join_lines(u.state.delivered_to))
+          .bind(10, u.state.remote_mta)
+          .bind(11, u.state.diagnostic)
+          .bind(12, (u.state.relayed ? kFlagRelayed : 0) |
+                        (u.state.delay_notified ? kFlagDelayNotified : 0));
       up.step();
       up.reset();
     }

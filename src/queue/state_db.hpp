@@ -37,7 +37,11 @@ struct RecipientState {
   std::int64_t next_attempt_unix = 0;
   std::int64_t last_attempt_unix = 0;
   bool notified = false;                  // the DSN this final state calls for has been queued
-  std::vector<std::string> delivered_to;  // mailboxes that already have their copy
+  std::vector<std::string> delivered_to;  // destinations that already have their copy
+  std::string remote_mta;                 // the server whose reply decided the last attempt
+  std::string diagnostic;                 // that reply (DSN Diagnostic-Code: smtp;)
+  bool relayed = false;         // delivered to a next hop without DSN (a "relayed" notice is owed)
+  bool delay_notified = false;  // the delay DSN for this recipient has been queued
   bool is_final() const {
     return status == RecipientStatus::Delivered || status == RecipientStatus::Failed;
   }
@@ -84,6 +88,7 @@ class StateDb {
  private:
   explicit StateDb(sqlite3* db);
   void exec(const char* sql);
+  void upgrade();
   std::mutex mutex_;
   sqlite3* db_;
   std::int64_t data_version_ = -1;

@@ -15,9 +15,11 @@ DsnRequest failed_request(const std::string& ret = "") {
   q.original.envid = "env-42";
   q.original.arrival_unix = 1'800'000'000;
   q.original.body_type = "7BIT";
-  q.recipients.push_back({{"kate@example.test", "rfc822;Kate@Example.test", smtp::kNotifyDefault},
-                          "5.1.1 <kate@example.test>: user unknown",
-                          1'800'000'100});
+  DsnRecipient r;
+  r.recipient = {"kate@example.test", "rfc822;Kate@Example.test", smtp::kNotifyDefault};
+  r.reason = "5.1.1 <kate@example.test>: user unknown";
+  r.last_attempt_unix = 1'800'000'100;
+  q.recipients.push_back(r);
   q.original_headers = "Subject: hi\r\n";
   q.original_message = "Subject: hi\r\n\r\nsecret body\r\n";
   q.original_size = q.original_message.size();
@@ -39,6 +41,52 @@ TEST(Dsn, WhoGetsANotification) {
   EXPECT_TRUE(wants_dsn("c@y", success, DsnAction::Delivered));
   EXPECT_FALSE(wants_dsn("c@y", success, DsnAction::Failed));
   EXPECT_FALSE(wants_dsn("c@y", delay_only, DsnAction::Failed));
+  EXPECT_TRUE(wants_dsn("c@y", delay_only, DsnAction::Delayed));
+  EXPECT_TRUE(wants_dsn("c@y", plain, DsnAction::Delayed));  // no NOTIFY: failure and delay
+  EXPECT_FALSE(wants_dsn("c@y", success, DsnAction::Delayed));
+  EXPECT_TRUE(wants_dsn("c@y", success, DsnAction::Relayed));
+  EXPECT_FALSE(wants_dsn("c@y", plain, DsnAction::Relayed));
+}
+
+TEST(Dsn, RemoteReplyBecomesRemoteMtaAndSmtpDiagnostic) {
+  auto q = failed_request();
+  q.recipients[0].reason =
+      "5.1.1 host mx.fabrikam.test[192.0.2.7]:25 said: 550 5.1.1 <kate@fabrikam.test>: no such "
+      "user (in reply to RCPT TO command)";
+  q.recipients[0].remote_mta = "mx.fabrikam.test[192.0.2.7]:25";
+  q.recipients[0].diagnostic = "550 5.1.1 <kate@fabrikam.test>: no such user";
+  auto text = build_dsn(q);
+  EXPECT_NE(text.find("Remote-MTA: dns; mx.fabrikam.test\r\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Diagnostic-Code: smtp; 550 5.1.1 <kate@fabrikam.test>: no such user\r\n"),
+            std::string::npos);
+  // The person reading it is told which server said what.
+  EXPECT_NE(text.find("host mx.fabrikam.test[192.0.2.7]:25 said: 550"), std::string::npos);
+}
+
+TEST(Dsn, DelayWarningSaysItIsStillBeingRetriedAndUntilWhen) {
+  auto q = failed_request();
+  q.action = DsnAction::Delayed;
+  q.recipients[0].action = DsnAction::Delayed;
+  q.recipients[0].reason = "4.4.1 connect to mx.fabrikam.test[192.0.2.7]:25: Connection refused";
+  q.will_retry_until_unix = 1'800'432'000;
+  auto text = build_dsn(q);
+  for (const char* expected :
+       {"Subject: Delayed Mail (still being retried)\r\n", "Action: delayed\r\n",
+        "Status: 4.4.1\r\n", "Will-Retry-Until: ", "you do not need to send it again",
+        "Content-Type: text/rfc822-headers\r\n"})
+    EXPECT_NE(text.find(expected), std::string::npos) << expected;
+  EXPECT_EQ(text.find("secret body"), std::string::npos);  // RET covers failures only
+}
+
+TEST(Dsn, RelayedRecipientIsReportedAsRelayed) {
+  auto q = failed_request();
+  q.action = DsnAction::Delivered;
+  q.recipients[0].action = DsnAction::Relayed;
+  q.recipients[0].reason = "2.0.0 host mx.fabrikam.test[192.0.2.7]:25 said: 250 2.0.0 Ok";
+  auto text = build_dsn(q);
+  EXPECT_NE(text.find("Action: relayed\r\n"), std::string::npos);
+  EXPECT_NE(text.find("Status: 2.0.0\r\n"), std::string::npos);
+  EXPECT_NE(text.find("Subject: Successful Mail Delivery Report\r\n"), std::string::npos);
 }
 
 TEST(Dsn, FailureReportIsAMultipartReportWithPerRecipientFields) {

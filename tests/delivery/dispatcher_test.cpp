@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "queue/queue_test_support.hpp"
 
 namespace mailroom::delivery {
@@ -21,18 +23,30 @@ class ScriptedAgent : public DeliveryAgent {
       auto& r = out.emplace_back();
       for (const auto& item : job.items) {
         auto it = answers.find(item.destination.address);
-        r.items.push_back(it != answers.end() ? it->second
-                                              : ItemResult{Disposition::Delivered,
-                                                           "2.0.0 ok " + item.destination.address});
+        r.items.push_back(
+            it != answers.end()
+                ? it->second
+                : item_result(Disposition::Delivered, "2.0.0 ok " + item.destination.address));
       }
     }
     return out;
   }
 };
 
-DeliveryJob job_for(std::vector<std::string> recipients) {
+// A queue file's body part: the dispatcher reads the header section from it.
+std::string message_file(const std::string& headers) {
+  static testing::TempDir dir;
+  static int n = 0;
+  auto path = dir.path() + "/" + std::to_string(++n);
+  std::ofstream(path, std::ios::binary) << headers << "\r\nbody\r\n";
+  return path;
+}
+
+DeliveryJob job_for(std::vector<std::string> recipients,
+                    const std::string& headers = "Subject: x\r\n") {
   DeliveryJob job;
-  job.message_path = "/queue/messages/x";
+  job.message_path = message_file(headers);
+  job.info.body_bytes = headers.size() + 8;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
     job.info.envelope.recipients.push_back({recipients[i], "", 0});
     job.recipients.push_back({i, {}});
@@ -72,8 +86,9 @@ TEST(Dispatcher, EachTransportGetsItsOwnItemsOnce) {
 
 TEST(Dispatcher, DeferredCopyDefersTheRecipientAndKeepsTheOthersDelivered) {
   Fixture f;
-  f.maildir.answers["chris@example.test"] = {Disposition::Deferred, "4.2.2 mailbox full"};
-  f.smtp.answers["boss@partner.example"] = {Disposition::Failed, "5.1.1 remote says no"};
+  f.maildir.answers["chris@example.test"] =
+      item_result(Disposition::Deferred, "4.2.2 mailbox full");
+  f.smtp.answers["boss@partner.example"] = item_result(Disposition::Failed, "5.1.1 remote says no");
   Dispatcher d(f.router, {{Transport::Maildir, &f.maildir}, {Transport::Smtp, &f.smtp}});
   auto r = d.deliver({job_for({"team@example.test"})})[0].recipients[0];
   EXPECT_EQ(r.disposition, Disposition::Deferred);
@@ -83,7 +98,7 @@ TEST(Dispatcher, DeferredCopyDefersTheRecipientAndKeepsTheOthersDelivered) {
 
 TEST(Dispatcher, FailedCopyFailsTheRecipientWhenNothingIsDeferred) {
   Fixture f;
-  f.smtp.answers["boss@partner.example"] = {Disposition::Failed, "5.1.1 remote says no"};
+  f.smtp.answers["boss@partner.example"] = item_result(Disposition::Failed, "5.1.1 remote says no");
   Dispatcher d(f.router, {{Transport::Maildir, &f.maildir}, {Transport::Smtp, &f.smtp}});
   auto r = d.deliver({job_for({"team@example.test"})})[0].recipients[0];
   EXPECT_EQ(r.disposition, Disposition::Failed);
@@ -111,6 +126,26 @@ TEST(Dispatcher, TransportWithoutAnAgentIsDeferredNotDropped) {
   EXPECT_EQ(r[0].disposition, Disposition::Deferred);
   EXPECT_EQ(r[0].reason, "4.4.0 remote delivery not available");
   EXPECT_EQ(r[1].disposition, Disposition::Delivered);
+}
+
+TEST(Dispatcher, TooManyHopsFailsEveryRecipientAsALoop) {
+  Fixture f;
+  Dispatcher d(f.router, {{Transport::Maildir, &f.maildir}, {Transport::Smtp, &f.smtp}}, {50});
+  std::string headers;
+  for (int i = 0; i < 51; ++i)
+    headers += "Received: from a by b; Mon, 30 Nov 2026 10:00:00 +0000\r\n";
+  auto r = d.deliver({job_for({"kate@example.test", "x@fabrikam.com"}, headers)})[0].recipients;
+  EXPECT_EQ(r[0].disposition, Disposition::Failed);
+  EXPECT_EQ(r[0].reason, "5.4.6 too many hops (51 Received: header fields, at most 50): mail loop");
+  EXPECT_EQ(r[1].disposition, Disposition::Failed);
+  EXPECT_TRUE(f.maildir.seen.empty());
+  EXPECT_TRUE(f.smtp.seen.empty());
+  // At the limit, delivery goes on; agents get the header section read once.
+  headers.erase(0, headers.find('\n') + 1);
+  auto ok = d.deliver({job_for({"kate@example.test"}, headers)})[0].recipients;
+  EXPECT_EQ(ok[0].disposition, Disposition::Delivered);
+  ASSERT_EQ(f.maildir.seen.size(), 1u);
+  EXPECT_EQ(f.maildir.seen[0].headers, headers);
 }
 
 TEST(Dispatcher, RouteFailureFailsWithoutCallingAnyAgent) {

@@ -38,6 +38,7 @@ struct Harness {
   void start() {
     RuntimeOptions o;
     o.background_delivery = false;
+    o.outbound_delivery = false;  // no network here: non-local recipients stay deferred
     o.clock = [n = now] { return n->load(); };
     rt = QueueRuntime::start(cfg, directory, o);
   }

@@ -37,6 +37,7 @@ std::error_code commit_sync(Queue& q, std::unique_ptr<IncomingMessage> m) {
 RuntimeOptions no_delivery() {
   RuntimeOptions o;
   o.background_delivery = false;
+  o.outbound_delivery = false;
   return o;
 }
 
