@@ -54,6 +54,15 @@ std::string endpoint_text(const Endpoint& ep) {
                               : a + ":" + std::to_string(ep.port());
 }
 
+// What became of one recipient: its reply, else the session's failure, else no answer at all.
+// (A plain function: GCC 12 mishandles class-type conditional expressions in coroutine bodies.)
+ItemResult outcome_of(const std::optional<smtp::RecipientResult>& reply,
+                      const net::SmtpClient& client, const std::string& where) {
+  if (reply) return result_from_reply(*reply, where);
+  if (client.failure()) return result_from_session(*client.failure(), where);
+  return item_result(Disposition::Deferred, "4.4.2 no reply from " + where);
+}
+
 smtp::BodyType body_type_of(const std::string& name) {
   if (name == "8BITMIME") return smtp::BodyType::EightBitMime;
   if (name == "BINARYMIME") return smtp::BodyType::BinaryMime;
@@ -347,12 +356,11 @@ class OutboundAgent::Impl {
     co_await dest.window.acquire();
     net::SemaphorePermit window_permit(dest.window);
 
-    ConnectionKey key{endpoint_text(ep),
-                      level,
-                      false,
-                      host.name,
-                      credentials ? options_.delivery.relayhost_username : "",
-                      false};
+    ConnectionKey key;
+    key.endpoint = endpoint_text(ep);
+    key.tls = level;
+    key.server_name = host.name;
+    if (credentials) key.username = options_.delivery.relayhost_username;
     auto client = cache_.take(key);
     if (!client) {
       ConnectionKey plain = key;
@@ -423,12 +431,7 @@ class OutboundAgent::Impl {
     }
     std::vector<std::size_t> still;
     for (std::size_t i = 0; i < pending.size(); ++i) {
-      const auto& rr = delivery.recipients[i];
-      ItemResult r = rr ? result_from_reply(*rr, desc)
-                        : (client->failure()
-                               ? result_from_session(*client->failure(), desc)
-                               : item_result(Disposition::Deferred,
-                                             "4.4.2 no reply for this recipient (" + desc + ")"));
+      const ItemResult r = outcome_of(delivery.recipients[i], *client, desc);
       results[pending[i]] = r;
       if (r.disposition == Disposition::Deferred) {
         still.push_back(pending[i]);
@@ -530,19 +533,14 @@ class OutboundAgent::Impl {
     auto& dest = destinations_.get("lmtp:" + nexthop);
     co_await dest.window.acquire();
     net::SemaphorePermit window_permit(dest.window);
-    ConnectionKey key{where.kind == net::ClientEndpoint::Kind::Unix ? "unix:" + where.unix_path
-                                                                    : endpoint_text(where.tcp),
-                      OutboundTls::None,
-                      false,
-                      "",
-                      "",
-                      true};
+    ConnectionKey key;
+    key.endpoint = where.description();
+    key.tls = OutboundTls::None;
+    key.lmtp = true;
     auto client = cache_.take(key);
     if (!client) client = co_await open_client(key, where, OutboundTls::None, true, false);
     if (!client->ready()) {
-      auto r = client->failure() ? result_from_session(*client->failure(), desc)
-                                 : item_result(Disposition::Deferred,
-                                               "4.4.1 LMTP server " + desc + " unavailable");
+      const ItemResult r = outcome_of(std::nullopt, *client, desc);
       for (auto k : unit.items) results[k] = r;
       co_return;
     }
@@ -554,10 +552,8 @@ class OutboundAgent::Impl {
       if (delivery.submit != smtp::SubmitStatus::Started) {
         results[k] = item_result(Disposition::Deferred,
                                  "4.3.0 LMTP server " + desc + " cannot take this message");
-      } else if (const auto& rr = delivery.recipients[i]) {
-        results[k] = result_from_reply(*rr, desc);
-      } else if (client->failure()) {
-        results[k] = result_from_session(*client->failure(), desc);
+      } else {
+        results[k] = outcome_of(delivery.recipients[i], *client, desc);
       }
     }
     cache_.give(key, client);

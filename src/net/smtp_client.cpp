@@ -71,6 +71,36 @@ void SmtpClient::note(TranscriptLine::Direction d, std::string text) {
   if (options_.transcript) options_.transcript(TranscriptLine{d, std::move(text)});
 }
 
+// Transcript lines built outside coroutine bodies: GCC 12 mishandles class-type conditional
+// expressions there.
+void SmtpClient::note_tls(const TlsPeerReport& report) {
+  std::string verdict = "trusted";
+  if (!report.trusted()) verdict = "not trusted (" + report.verify_error + ")";
+  note(TranscriptLine::Direction::Info, fmt::format("TLS established: {} {}, certificate {}",
+                                                    report.protocol, report.cipher, verdict));
+}
+
+void SmtpClient::note_violation(const smtp::ProtocolViolation& v) {
+  if (v.malformed) {
+    note(TranscriptLine::Direction::Info, "malformed reply: " + v.malformed->message());
+  } else if (v.unexpected) {
+    note(TranscriptLine::Direction::Info, "unexpected reply: " + v.unexpected->summary());
+  }
+}
+
+void SmtpClient::connect_failed(std::error_code ec) {
+  const bool timed_out = deadline_.expired();
+  std::string why = timed_out ? std::string("Connection timed out") : ec.message();
+  smtp::SessionFailed failure;
+  failure.stage = ClientState::Connecting;
+  failure.cause = timed_out ? smtp::FailureCause::Timeout : smtp::FailureCause::ConnectionLost;
+  failure.reply = smtp::make_reply(421, "4.4.1",
+                                   fmt::format("connect to {}: {}", endpoint_.description(), why));
+  failure.from_server = false;
+  failure_ = std::move(failure);
+  note(TranscriptLine::Direction::Info, failure_->reply.summary());
+}
+
 asio::awaitable<bool> SmtpClient::connect() {
   const auto timeout = timeout_for(ClientState::Connecting);
   std::error_code ec;
@@ -80,9 +110,9 @@ asio::awaitable<bool> SmtpClient::connect() {
       std::error_code ignored;
       socket.close(ignored);
     });
-    auto [connect_ec] = co_await socket.async_connect(endpoint_.tcp, use_tuple);
+    std::tuple<std::error_code> connected = co_await socket.async_connect(endpoint_.tcp, use_tuple);
     deadline_.disarm();
-    ec = connect_ec;
+    ec = std::get<0>(connected);
     if (!ec) conn_ = std::make_unique<ConnectionOf<asio::ip::tcp::socket>>(std::move(socket));
   } else {
     asio::local::stream_protocol::socket socket(ex_);
@@ -90,24 +120,16 @@ asio::awaitable<bool> SmtpClient::connect() {
       std::error_code ignored;
       socket.close(ignored);
     });
-    auto [connect_ec] = co_await socket.async_connect(
-        asio::local::stream_protocol::endpoint(endpoint_.unix_path), use_tuple);
+    asio::local::stream_protocol::endpoint path(endpoint_.unix_path);
+    std::tuple<std::error_code> connected = co_await socket.async_connect(path, use_tuple);
     deadline_.disarm();
-    ec = connect_ec;
+    ec = std::get<0>(connected);
     if (!ec)
       conn_ =
           std::make_unique<ConnectionOf<asio::local::stream_protocol::socket>>(std::move(socket));
   }
   if (ec) {
-    const bool timed_out = deadline_.expired();
-    const std::string why = timed_out ? std::string("Connection timed out") : ec.message();
-    failure_ = smtp::SessionFailed{
-        ClientState::Connecting,
-        timed_out ? smtp::FailureCause::Timeout : smtp::FailureCause::ConnectionLost,
-        smtp::make_reply(421, "4.4.1",
-                         fmt::format("connect to {}: {}", endpoint_.description(), why)),
-        false};
-    note(TranscriptLine::Direction::Info, failure_->reply.summary());
+    connect_failed(ec);
     co_return false;
   }
   connected_ = true;
@@ -115,17 +137,16 @@ asio::awaitable<bool> SmtpClient::connect() {
   co_return true;
 }
 
-asio::awaitable<bool> SmtpClient::open(ClientEndpoint endpoint) {
-  endpoint_ = std::move(endpoint);
-  if (!co_await connect()) co_return false;
-  if (options_.session.implicit_tls) {
-    co_await handshake();
-    if (!tls_) {
-      session_.on_connection_lost(smtp::ConnectionEnd::LocalAbort);
-      co_await handle_events();
-      close();
-      co_return false;
-    }
+asio::awaitable<bool> SmtpClient::open(const ClientEndpoint& endpoint) {
+  endpoint_ = endpoint;
+  bool connected = co_await connect();
+  if (!connected) co_return false;
+  if (options_.session.implicit_tls) co_await handshake();
+  if (options_.session.implicit_tls && !tls_) {
+    session_.on_connection_lost(smtp::ConnectionEnd::LocalAbort);
+    co_await handle_events();
+    close();
+    co_return false;
   }
   session_.on_connected();
   co_await pump();
@@ -189,9 +210,7 @@ asio::awaitable<void> SmtpClient::handshake() {
     co_return;
   }
   auto report = tls_peer_report(conn_->tls_handle());
-  note(TranscriptLine::Direction::Info,
-       fmt::format("TLS established: {} {}, certificate {}", report.protocol, report.cipher,
-                   report.trusted() ? "trusted" : "not trusted (" + report.verify_error + ")"));
+  note_tls(report);
   if (options_.require_trusted_certificate && !report.trusted()) {
     failure_ = smtp::SessionFailed{
         ClientState::TlsHandshake, smtp::FailureCause::TlsFailed,
@@ -231,9 +250,7 @@ asio::awaitable<void> SmtpClient::handle_events() {
       if (!failure_) failure_ = *failed;
       note(TranscriptLine::Direction::Info, "session failed: " + failed->reply.summary());
     } else if (auto* violation = std::get_if<smtp::ProtocolViolation>(&event)) {
-      note(TranscriptLine::Direction::Info,
-           violation->malformed ? "malformed reply: " + violation->malformed->message()
-                                : "unexpected reply: " + violation->unexpected->summary());
+      note_violation(*violation);
     }
   }
 }
@@ -358,7 +375,10 @@ asio::awaitable<void> SmtpClient::pump() {
         co_await stream_data_body();
         continue;
       }
-      if (!co_await stream_bdat_chunks()) continue;
+      // A named result, not `if (!co_await ...) continue;`: GCC 12 miscompiles that form (the
+      // next coroutine started from this loop resumed into `ud2`; tests/net/smtp_client_test).
+      const bool chunks_sent = co_await stream_bdat_chunks();
+      if (!chunks_sent) continue;
       if (session_.may_send_chunk() && !body_done_) continue;
     }
     if (session_.state() == ClientState::Ready && session_.replies_awaited() == 0) {

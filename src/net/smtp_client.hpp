@@ -71,7 +71,7 @@ class SmtpClient {
 
   // Connects and runs the session to Ready (banner, EHLO/LHLO, STARTTLS, AUTH) or to its failure
   // (failure() says where and why). True when ready for a message.
-  asio::awaitable<bool> open(ClientEndpoint endpoint);
+  asio::awaitable<bool> open(const ClientEndpoint& endpoint);
   // Sends one message (only when ready()). A message the engine hands back (SubmitStatus other
   // than Started) was not started: the connection stays usable.
   asio::awaitable<MessageDelivery> send(const smtp::OutboundMessage& message, BodySource& body);
@@ -94,6 +94,7 @@ class SmtpClient {
   class ConnectionOf;
 
   asio::awaitable<bool> connect();
+  void connect_failed(std::error_code ec);
   // Runs the engine until it waits for the caller (Ready), or has finished.
   asio::awaitable<void> pump();
   asio::awaitable<bool> flush();
@@ -103,6 +104,8 @@ class SmtpClient {
   asio::awaitable<void> read_once();
   asio::awaitable<void> handshake();
   void note(TranscriptLine::Direction d, std::string text);
+  void note_tls(const TlsPeerReport& report);
+  void note_violation(const smtp::ProtocolViolation& violation);
   std::chrono::milliseconds timeout_for(smtp::ClientState state) const;
 
   asio::any_io_executor ex_;

@@ -73,6 +73,10 @@ class Server:
         lim = {"error_delay_ms": 0, "auth_failure_delay_ms": 0}
         lim.update(limits or {})
         tables["limits"] = lim
+        # Never a DNS query off loopback (the machine's resolver is unreachable anyway): unless a
+        # test brings its own DNS server, point the resolver at a closed loopback port, so remote
+        # destinations fail at once with a temporary 4.4.3.
+        tables["dns"] = {"servers": ["127.0.0.1:9"], "timeout_ms": 500}
         for k, v in (extra or {}).items():
             tables[k] = v
         self.config_path.write_text(render_toml(tables))

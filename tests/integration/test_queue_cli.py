@@ -1,9 +1,9 @@
 """`mailroom queue list|show|flush|delete|bounce` against a running server (issue 4).
 
 The deferred message is real: a recipient in a non-local domain, relayed for a client inside
-relay_ranges. There is no remote (MX) delivery in this issue, so such recipients stay deferred
-with "4.4.0 remote delivery not available" until `queue bounce`, `queue delete` or the queue
-lifetime ends them. Message ids are accepted as printed in the 250 reply (`<id@host>`), as
+relay_ranges, whose MX lookup fails (the tests' DNS server is a closed loopback port), so it stays
+deferred with "4.4.3 Host or domain name not found ..." until `queue bounce`, `queue delete` or the
+queue lifetime ends it. Message ids are accepted as printed in the 250 reply (`<id@host>`), as
 `id@host` and bare.
 """
 import re
@@ -50,7 +50,7 @@ def test_list_shows_id_size_age_sender_and_recipient_states(deferred):
     assert re.fullmatch(r"\d+s|\d+m\d+s", first[2])
     assert first[3] == "chris@example.test"
     assert "bob@remote.test" in out
-    assert re.search(r"deferred \(1 attempt, next in (\d+[dhms])+\): 4\.4\.0 remote delivery not available", out)
+    assert re.search(r"deferred \(1 attempt, next in (\d+[dhms])+\): 4\.4\.3 Host or domain name not found", out)
     assert "kate@example.test" in out and "delivered: 2.0.0" in out
     assert out.rstrip().endswith("in 1 Request.")
 

@@ -1,8 +1,8 @@
 """Power cuts around messages that stay in the queue, and around messages leaving it (see
 test_queue_powerloss.py for the simulated disk and the cut).
 
-A recipient outside the local domains, relayed for 127.0.0.0/8, is deferred ("4.4.0 remote delivery
-not available") and keeps its message queued, so a cut can land at any chosen point of its life.
+A recipient outside the local domains, relayed for 127.0.0.0/8, is deferred (its domain cannot be
+resolved: "4.4.3 Host or domain name not found") and keeps its message queued, so a cut can land at any chosen point of its life.
 
 The last two reproduce durability bugs this test found (a `queue delete` undone by a cut; a
 delivered message whose removal from messages/ was not yet durable, delivered again after a cut
@@ -86,7 +86,7 @@ def test_queue_delete_survives_a_cut(powerloss_disk, mailroom):  # noqa: F811
     srv = start_relay(mailroom, disk)
     code, line, qid = send_message(srv.port(), "s1@contoso.com", [REMOTE], message_for("p-d-1"))
     assert code == 250, line
-    wait_until(lambda: "remote delivery not available" in srv.cli("queue", "list").stdout,
+    wait_until(lambda: "4.4.3 Host or domain name not found" in srv.cli("queue", "list").stdout,
                what="the first (deferred) delivery attempt")
     r = srv.cli("queue", "delete", qid)
     assert "deleted" in r.stdout + r.stderr, r
