@@ -55,6 +55,14 @@ struct SmtpClientOptions {
   std::function<void(const TranscriptLine&)> transcript;
 };
 
+// What a raw exchange brought back.
+struct RawExchange {
+  std::vector<smtp::ReceivedReply> replies;
+  std::optional<smtp::ReplyParseError> malformed;
+  bool closed = false;     // the server closed the connection (or it broke)
+  bool timed_out = false;  // fewer replies than asked for came within the wait
+};
+
 // One message's outcome on this connection.
 struct MessageDelivery {
   smtp::SubmitStatus submit = smtp::SubmitStatus::Started;
@@ -78,6 +86,19 @@ class SmtpClient {
   // QUIT and close; safe in any state.
   asio::awaitable<void> quit();
   void close();
+
+  // --- raw mode: the interactive shell and the tester's security checks ----------------------
+  // The bytes are the caller's; the engine is bypassed and the connection can no longer carry a
+  // message (ready() is false from then on). Replies are still parsed and checked by
+  // smtp::ReplyParser and everything goes to the transcript.
+  // Connects and reads the greeting only (no EHLO).
+  asio::awaitable<RawExchange> open_raw(const ClientEndpoint& endpoint);
+  // Writes `bytes` and reads until `replies` complete replies came or `wait` passed without one
+  // (0 replies: just waits `wait` for anything unsolicited).
+  asio::awaitable<RawExchange> raw(std::string bytes, std::size_t replies,
+                                   std::chrono::milliseconds wait);
+  // STARTTLS handshake on a raw connection (after the caller's STARTTLS got its 220).
+  asio::awaitable<bool> raw_start_tls();
 
   bool ready() const;  // connected and idle: can take another message (connection cache)
   bool connected() const { return connected_; }
@@ -118,6 +139,8 @@ class SmtpClient {
   std::optional<smtp::SessionFailed> failure_;
   std::optional<TlsPeerReport> tls_;
   std::optional<std::vector<std::string>> banner_;
+  bool raw_mode_ = false;
+  smtp::ReplyParser raw_parser_;
 
   // The message being sent.
   BodySource* body_ = nullptr;

@@ -75,6 +75,12 @@ void BasicTransport<Socket>::close() {
   socket_.close(ignored);
 }
 
+template <typename Socket>
+void BasicTransport<Socket>::cancel() {
+  std::error_code ignored;
+  socket_.cancel(ignored);
+}
+
 template class BasicTransport<asio::ip::tcp::socket>;
 template class BasicTransport<asio::local::stream_protocol::socket>;
 

@@ -43,6 +43,8 @@ class BasicTransport {
   std::string tls_description() const;  // "TLSv1.3 TLS_AES_256_GCM_SHA384" for Received:
   SSL* tls_handle() const { return tls_ ? tls_->native_handle() : nullptr; }
   void close();
+  // Ends pending reads and writes with operation_aborted; the connection stays open.
+  void cancel();
   Socket& socket() { return socket_; }
 
  private:

@@ -104,6 +104,9 @@ struct OutboundMessage {
   std::string ret;                  // RFC 3461 RET: "FULL", "HDRS" or ""
   std::string envid;                // RFC 3461 ENVID, raw
   std::optional<std::string> auth;  // AUTH= on MAIL (RFC 4954 5), sent only once authenticated
+  // The tester's probe: MAIL and RCPT only. No DATA is sent; each recipient's result is its RCPT
+  // reply (2xx: the server would take it), and the transaction is left for rset() to clear.
+  bool envelope_only = false;
 };
 
 enum class SubmitStatus : std::uint8_t {

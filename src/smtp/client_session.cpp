@@ -296,6 +296,15 @@ void ClientSession::become_ready() {
   emit(SessionReady{});
 }
 
+bool ClientSession::rset() {
+  if (finished() || phase_ != ClientState::Ready || !expects_.empty() || tx_) return false;
+  need_rset_ = false;
+  send(kRsetCommand);
+  expect(ClientState::Rset);
+  phase_ = ClientState::Rset;
+  return true;
+}
+
 bool ClientSession::quit() {
   if (finished() || phase_ != ClientState::Ready || !expects_.empty() || tx_) return false;
   send(kQuitCommand);

@@ -72,6 +72,7 @@ class ClientSession {
   // either PIPELINING is in use or the previous chunk was answered.
   bool may_send_chunk() const;
   bool quit();  // only in Ready
+  bool rset();  // only in Ready: RSET, then Ready again (after an envelope_only message)
 
   // --- outputs ---
   std::string take_output();
@@ -109,8 +110,9 @@ class ClientSession {
     std::size_t accepted = 0;
     std::size_t finals = 0;
     BodyMode mode = BodyMode::Data;
-    bool pipelined = false;   // PIPELINING in use for this message
-    bool rset_first = false;  // without PIPELINING: MAIL waits for the RSET reply
+    bool pipelined = false;           // PIPELINING in use for this message
+    bool rset_first = false;          // without PIPELINING: MAIL waits for the RSET reply
+    std::vector<Reply> rcpt_replies;  // envelope_only: the 2xx of each accepted recipient
     bool mail_accepted = false;
     bool failed = false;       // no body may (still) go: recipients failed at MAIL/RCPT/DATA/BDAT
     bool body_wanted = false;  // BodyWanted emitted

@@ -129,6 +129,7 @@ void ClientSession::start_transaction() {
     expect(ClientState::Rcpt, i);
   }
   tx.next_rcpt = tx.rcpt_lines.size();
+  if (tx.message.envelope_only) return;
   if (tx.mode == BodyMode::Data) {
     send(kDataCommand);
     expect(ClientState::Data);
@@ -143,7 +144,9 @@ void ClientSession::on_rset(const Reply& r) {
     tx_->rset_first = false;
     send(tx_->mail_line);
     expect(ClientState::Mail);
+    return;
   }
+  if (!tx_ && phase_ == ClientState::Rset) become_ready();  // rset() between messages
 }
 
 void ClientSession::on_mail(const Reply& r) {
@@ -172,6 +175,10 @@ void ClientSession::on_rcpt(const Reply& r, std::size_t index) {
     if (r.code / 100 == 2) {
       tx.rcpt[index] = RcptState::Accepted;
       ++tx.accepted;
+      if (tx.message.envelope_only) {
+        tx.rcpt_replies.resize(tx.rcpt.size());
+        tx.rcpt_replies[index] = r;
+      }
     } else {
       settle(index, ClientState::Rcpt, r, true);
     }
@@ -187,6 +194,11 @@ void ClientSession::on_rcpt(const Reply& r, std::size_t index) {
 
 void ClientSession::after_rcpts() {
   Transaction& tx = *tx_;
+  if (tx.message.envelope_only) {
+    for (std::size_t i = 0; i < tx.rcpt.size(); ++i)
+      if (tx.rcpt[i] == RcptState::Accepted) settle(i, ClientState::Rcpt, tx.rcpt_replies[i], true);
+    return maybe_finish();
+  }
   if (tx.accepted == 0 || tx.failed) {
     tx.failed = true;
     return maybe_finish();  // a pipelined DATA or BDAT reply may still be on its way

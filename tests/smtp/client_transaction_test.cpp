@@ -488,3 +488,26 @@ TEST(ClientTransaction, OutOfStepPositiveRepliesAreNeverDeliveries) {
   EXPECT_EQ(banner.all<SessionFailed>().at(0).cause, FailureCause::UnexpectedReply);
   EXPECT_EQ(banner.all<SessionFailed>().at(0).stage, ClientState::Banner);
 }
+
+// The tester's probe: MAIL and RCPT only; each recipient's verdict is its RCPT reply; nothing is
+// sent as DATA, and rset() clears the transaction before QUIT.
+TEST(ClientTransaction, EnvelopeOnlyStopsAfterRcptAndRsetClearsIt) {
+  Harness h;
+  h.greet(kPostfixEhlo);
+  auto m = message({"r1@example.org", "r2@example.org"});
+  m.envelope_only = true;
+  EXPECT_EQ(h.s.send_message(m).status, SubmitStatus::Started);
+  EXPECT_EQ(h.pump(),
+            "MAIL FROM:<chris@contoso.com> SIZE=100\r\n"
+            "RCPT TO:<r1@example.org>\r\nRCPT TO:<r2@example.org>\r\n");
+  EXPECT_EQ(h.server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.7.1 Relay access denied\r\n"), "");
+  EXPECT_EQ(verdicts(h), (std::vector<std::string>{"1:550 5.7.1", "0:250 2.1.5"}));
+  EXPECT_EQ(h.count<BodyWanted>(), 0u);
+  EXPECT_EQ(h.s.state(), ClientState::Ready);
+  EXPECT_TRUE(h.s.rset());
+  EXPECT_EQ(h.pump(), "RSET\r\n");
+  EXPECT_EQ(h.server("250 2.0.0 Ok\r\n"), "");
+  EXPECT_EQ(h.s.state(), ClientState::Ready);
+  EXPECT_TRUE(h.s.quit());
+  EXPECT_EQ(h.pump(), "QUIT\r\n");
+}
