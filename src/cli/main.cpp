@@ -1,4 +1,5 @@
-// mailroom: one binary, one subcommand per job (serve, check-config, user, alias, domain, queue).
+// mailroom: one binary, one subcommand per job (serve, check-config, user, alias, domain, queue;
+// the tester's mx, probe, send, shell).
 #include <cstdio>
 #include <string>
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   mailroom::cli::add_server_commands(app);
   mailroom::cli::add_directory_commands(app);
   mailroom::cli::add_queue_commands(app);
+  mailroom::cli::add_client_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

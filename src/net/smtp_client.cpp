@@ -179,6 +179,14 @@ asio::awaitable<MessageDelivery> SmtpClient::send(const smtp::OutboundMessage& m
   co_return std::move(delivery_);
 }
 
+asio::awaitable<bool> SmtpClient::rset() {
+  if (!connected_ || raw_mode_) co_return false;
+  const bool sent = session_.rset();
+  if (!sent) co_return false;
+  co_await pump();
+  co_return ready();
+}
+
 asio::awaitable<void> SmtpClient::quit() {
   if (connected_ && session_.quit()) co_await pump();
   close();

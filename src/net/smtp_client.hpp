@@ -83,6 +83,8 @@ class SmtpClient {
   // Sends one message (only when ready()). A message the engine hands back (SubmitStatus other
   // than Started) was not started: the connection stays usable.
   asio::awaitable<MessageDelivery> send(const smtp::OutboundMessage& message, BodySource& body);
+  // RSET between messages (after an envelope_only one); false when not ready.
+  asio::awaitable<bool> rset();
   // QUIT and close; safe in any state.
   asio::awaitable<void> quit();
   void close();
