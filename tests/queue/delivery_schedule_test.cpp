@@ -47,12 +47,13 @@ struct Harness {
   }
 
   std::string send(const std::string& sender, std::vector<EnvelopeRecipient> rcpts,
-                   const std::string& message = "Subject: hi\r\n\r\nbody\r\n") {
+                   const std::string& message = "Subject: hi\r\n\r\nbody\r\n",
+                   const std::string& body_type = "7BIT") {
     Envelope e;
     e.id = rt->queue().new_message_id();
     e.sender = sender;
     e.recipients = std::move(rcpts);
-    e.body_type = "7BIT";
+    e.body_type = body_type;
     e.arrival_unix = now->load();
     auto m = rt->queue().begin(e);
     EXPECT_FALSE(m->append(message));
@@ -86,6 +87,23 @@ TEST(DeliverySchedule, LocalRecipientIsDeliveredAtOnceWithTraceHeadersAndLeavesT
             "body\n");
   EXPECT_EQ(h.rt->queued_messages(), 0u);
   EXPECT_FALSE(h.view(id));
+}
+
+// RFC 3030 3: a BODY=BINARYMIME message reaches the Maildir unaltered, its CRLFs included.
+TEST(DeliverySchedule, BinaryMimeMessageIsStoredByteForByte) {
+  Harness h;
+  const std::string message = std::string("Subject: bin\r\n\r\na\r\nb\nc\rd\0\xff\x80\r\n", 24);
+  h.send("chris@contoso.com", {rcpt("kate@example.test")}, message, "BINARYMIME");
+  h.rt->run_deliveries_once();
+  auto files = h.mailbox("kate");
+  ASSERT_EQ(files.size(), 1u);
+  auto text = testing::read_file(files[0]);
+  EXPECT_EQ(
+      text.rfind("Return-Path: <chris@contoso.com>\r\nDelivered-To: kate@example.test\r\n", 0), 0u)
+      << text;
+  ASSERT_GE(text.size(), message.size());
+  EXPECT_TRUE(text.compare(text.size() - message.size(), message.size(), message) == 0)
+      << "the stored message differs from the one queued";
 }
 
 TEST(DeliverySchedule, AliasFansOutOneCopyPerMailbox) {
