@@ -162,12 +162,27 @@ void add_alias_commands(CLI::App& app) {
     run(*inv, [&](DirectoryAdmin& admin) { admin.delete_alias(*source, *targets); });
   });
 
-  // virtual(5) table syntax: "source target1, target2".
-  auto* list = leaf(alias, "list", "List aliases", inv);
+  // virtual(5) table syntax: "source target1, target2"; then, as comment lines, where each
+  // local domain's postmaster goes (RFC 5321 4.5.1 makes it valid even without an alias).
+  auto* list = leaf(alias, "list", "List aliases, and where postmaster@ goes", inv);
   list->callback([inv] {
     run(*inv, [](DirectoryAdmin& admin) {
       for (const auto& a : admin.aliases())
         std::cout << a.source << " " << fmt::format("{}", fmt::join(a.targets, ", ")) << "\n";
+      const auto routes = admin.postmaster_routes();
+      bool default_mailbox = false;
+      for (const auto& p : routes) {
+        std::cout << fmt::format("# {} -> {} ({})\n", p.address, fmt::join(p.destinations, ", "),
+                                 p.rule);
+        default_mailbox = default_mailbox || p.default_mailbox;
+      }
+      if (default_mailbox) {
+        const auto& first = routes.front().address;  // the first domain's postmaster
+        std::cout << fmt::format(
+            "# {} is a mailbox without a login: choose where postmaster mail goes with "
+            "`mailroom alias add {} ADDRESS`, or read it with `mailroom user add {}`\n",
+            first, first, first);
+      }
     });
   });
 }

@@ -102,13 +102,15 @@ def test_alias_add_list_del(populated):
                         "b@example.test a@example.test\n"
                         "sales@example.test kate@example.test, chris@example.test\n"
                         "@example.test chris@example.test\n"
-                        "fwd@example.test Someone@remote.test\n")
+                        "fwd@example.test Someone@remote.test\n"
+                        "# postmaster@example.test -> chris@example.test (catch-all @example.test)\n"
+                        "# postmaster@example.org -> chris@example.test (default: as postmaster@example.test)\n")
     assert_silent_success(run("alias", "del", "sales@example.test", "KATE@example.test"))
     assert_silent_success(run("alias", "del", "@example.test"))
     assert_silent_success(run("alias", "del", "fwd@example.test"))
-    assert run("alias", "list").stdout == ("a@example.test kate@example.test\n"
-                                           "b@example.test a@example.test\n"
-                                           "sales@example.test chris@example.test\n")
+    aliases = [l for l in run("alias", "list").stdout.splitlines() if not l.startswith("#")]
+    assert aliases == ["a@example.test kate@example.test", "b@example.test a@example.test",
+                       "sales@example.test chris@example.test"]
 
 
 def test_domain_add_list_del(admin):
@@ -121,10 +123,13 @@ def test_domain_add_list_del(admin):
     assert admin.run("domain", "list").stdout == "example.test\nexample.net\n"
 
 
-def test_empty_lists_print_nothing(admin):
-    for what in ("user", "alias"):
-        r = admin.run(what, "list")
-        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+def test_empty_lists_print_nothing_but_where_postmaster_goes(admin):
+    r = admin.run("user", "list")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    r = admin.run("alias", "list")
+    assert (r.returncode, r.stderr) == (0, "")
+    assert all(l.startswith("# ") for l in r.stdout.splitlines())
+    assert r.stdout.startswith("# postmaster@example.test -> postmaster@example.test (default)\n")
 
 
 def test_embedded_default_data_dir_without_config(tmp_path):
