@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "config/config.hpp"
+#include "net/tls_context.hpp"
 #include "server/server.hpp"
 
 namespace mailroom::cli {
@@ -18,6 +19,7 @@ void add_server_commands(CLI::App& app) {
     try {
       cfg = config::load_config(serve_config.empty() ? std::nullopt
                                                      : std::optional<std::string>(serve_config));
+      net::check_tls_files(cfg.tls);
     } catch (const config::ConfigError& e) {
       std::cerr << "mailroom: " << e.what() << "\n";
       throw CLI::RuntimeError(2);
@@ -33,6 +35,7 @@ void add_server_commands(CLI::App& app) {
   check->callback([] {
     try {
       auto cfg = config::load_config_file(check_path);
+      net::check_tls_files(cfg.tls);
       std::cout << config::render_config(cfg);
     } catch (const config::ConfigError& e) {
       std::cerr << "mailroom: " << e.what() << "\n";
