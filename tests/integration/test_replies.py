@@ -56,6 +56,14 @@ def test_command_errors_keep_session_usable(srv, raw, line, code, text):
     still_usable(c, srv)
 
 
+@pytest.mark.parametrize("name", ["foo_bar.example", "DESKTOP_7F3K", "mail_gw.corp.example."])
+def test_ehlo_name_with_underscore_is_accepted_like_postfix(srv, raw, name):
+    c = session(raw, srv.port("inbound"), ehlo=False)
+    c.expect(f"EHLO {name}", 250)
+    c.expect(f"HELO {name}", 250)
+    still_usable(c, srv)
+
+
 def test_send_hello_first(srv, raw):
     c = session(raw, srv.port("inbound"), ehlo=False)
     c.expect("MAIL FROM:<a@elsewhere.example>", 503, "5.5.2 Send hello first")
