@@ -85,7 +85,7 @@ Reply auth_not_enabled();        // 503 5.5.1 Authentication not enabled
 Reply auth_needs_encryption();   // 538 5.7.11 Encryption required for requested authentication
                                  // mechanism
 Reply bad_characters();          // 500 5.5.2 Invalid characters in command
-Reply bdat_syntax_closing();     // 501 5.5.4 Invalid BDAT arguments, closing connection
+Reply bdat_syntax_closing();     // 421 4.5.0 Invalid BDAT chunk size, ... closing ...
 Reply too_many_connections_from_client();  // 421 4.7.0 Too many connections from your host
 Reply connection_rate_exceeded();          // 421 4.7.0 Too many connection attempts from your host
 Reply auth_already_done();                 // 503 5.5.1 Already authenticated

@@ -58,6 +58,10 @@ TEST(Reply, ClassesAndClosingCodes) {
   EXPECT_TRUE(replies::too_many_errors().closes());
   EXPECT_TRUE(replies::closing().closes());
   EXPECT_FALSE(replies::local_error().closes());
+  // RFC 5321 3.8: a server that closes the connection says 421; RFC 3463 classes the enhanced
+  // code with the reply (4.x.x), and X.5.4/X.5.2 are "useful only as a permanent error".
+  EXPECT_TRUE(replies::bdat_syntax_closing().closes());
+  EXPECT_EQ(replies::bdat_syntax_closing().enhanced, "4.5.0");
 }
 
 TEST(Reply, SanitizeTextNeverLetsALineBreakThrough) {
