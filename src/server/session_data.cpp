@@ -148,7 +148,7 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
   } else if (reader.too_big()) {
     reply(smtp::replies::message_too_big());
   } else if (reader.line_too_long()) {
-    reply(smtp::replies::line_too_long());
+    reply(smtp::replies::data_line_too_long());
   } else if (store_ec) {
     spdlog::error("session={} event=spool_failed error=\"{}\"", id_, store_ec.message());
     reply(smtp::replies::insufficient_storage());

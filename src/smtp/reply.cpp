@@ -88,6 +88,9 @@ Reply help() {
 }
 Reply unrecognized_command() { return make_reply(500, "5.3.3", "Unrecognized command"); }
 Reply line_too_long() { return make_reply(500, "5.5.2", "Line too long"); }
+Reply data_line_too_long() {
+  return make_reply(554, "5.6.0", "Message rejected: text line too long");
+}
 Reply unrecognized_parameter() { return make_reply(501, "5.5.4", "Unrecognized parameter"); }
 Reply invalid_arguments() { return make_reply(501, "5.5.4", "Invalid arguments"); }
 Reply send_hello_first() { return make_reply(503, "5.5.2", "Send hello first"); }

@@ -5,7 +5,7 @@ can make the server hold (RSS from /proc while a client sends a 50 MB line or an
 The rules under test (src/server/session*.cpp, src/smtp/line_buffer.cpp, src/smtp/data_reader.cpp):
   * a command line longer than limits.max_command_line_bytes is answered 500 5.5.2 Line too long;
     its excess is discarded as it arrives, never buffered;
-  * a message line longer than limits.max_text_line_bytes refuses the message (500 5.5.2), a
+  * a message line longer than limits.max_text_line_bytes refuses the message (554 5.6.0), a
     message over max_message_size refuses it with 552 5.3.4 whatever SIZE said; both are read to
     their end first and stream to the spool, never into memory;
   * recipients past max_recipients get 452 4.5.3 and are not added;
@@ -28,6 +28,9 @@ MB = 1024 * 1024
 # Headroom for a session's buffers and allocator slack; far below what buffering 50 MB would need.
 RSS_GROWTH_LIMIT_KB = 24 * 1024
 LINE_TOO_LONG = (500, "5.5.2 Line too long")
+# After end-of-data only 250, 450-452, 550-554 are valid (RFC 5321 4.3.2): a message line over the
+# limit is a content problem (RFC 3463 X.6.x), not a syntax error of a command.
+TEXT_LINE_TOO_LONG = (554, "5.6.0 Message rejected: text line too long")
 TOO_BIG = (552, "5.3.4 Message size exceeds fixed maximum message size")
 SMALL_MAX = 65536
 
@@ -93,12 +96,12 @@ def test_text_line_limit_refuses_the_message(srv):
     transaction(c)
     c.expect("DATA", 354)
     c.send(b"Subject: ok\r\n\r\n" + b"x" * 1000 + b"\r\n" + b"y" * 1001 + b"\r\n.\r\n")
-    c.expect(None, *LINE_TOO_LONG)
+    c.expect(None, *TEXT_LINE_TOO_LONG)
     assert_nothing_new(srv, before)
     expect_queued(c, [USER], "Subject: ok\r\n\r\n" + "x" * 1000 + "\r\n")
 
 
-@pytest.mark.parametrize("listener_name,expected", [("inbound", TOO_BIG), ("big", LINE_TOO_LONG)])
+@pytest.mark.parametrize("listener_name,expected", [("inbound", TOO_BIG), ("big", TEXT_LINE_TOO_LONG)])
 def test_endless_header_keeps_memory_bounded(srv, listener_name, expected):
     """A 50 MB header line: over max_message_size on one listener, under it on the other (where
     it streams to the spool and is refused for its line length). Either way RSS stays flat and
