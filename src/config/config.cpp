@@ -314,6 +314,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
     if (!arr || !arr->is_array_of_tables())
       throw ConfigError("listener: must be an array of tables ([[listener]])");
     c.listeners.clear();
+    c.default_listeners = false;
     std::set<std::string> names, addresses;
     for (std::size_t i = 0; i < arr->size(); ++i) {
       auto path = fmt::format("listener[{}]", i);

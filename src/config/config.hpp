@@ -117,6 +117,7 @@ struct ServerConfig {
 struct Config {
   ServerConfig server;
   std::vector<ListenerConfig> listeners;
+  bool default_listeners = true;  // no [[listener]] in the file: the embedded two apply
   LimitsConfig limits;
   TlsConfig tls;
   QueueConfig queue;

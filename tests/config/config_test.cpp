@@ -74,6 +74,16 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_NE(msg("[server\n").find("config:1:"), std::string::npos);
 }
 
+// Issue 11: a file without [[listener]] silently got both default listeners; check-config says so
+// when default_listeners is set.
+TEST(Config, TellsWhetherTheListenersAreTheDefaults) {
+  EXPECT_TRUE(default_config().default_listeners);
+  EXPECT_TRUE(parse_config("[server]\nhostname = \"mx.example.test\"\n").default_listeners);
+  auto c = parse_config("[[listener]]\nname = \"in\"\naddress = \"127.0.0.1:2525\"\n");
+  EXPECT_FALSE(c.default_listeners);
+  ASSERT_EQ(c.listeners.size(), 1u);
+}
+
 TEST(Config, RenderRoundTrips) {
   auto c = default_config();
   c.server.hostname = "mx.example.test";

@@ -155,3 +155,20 @@ def test_matching_tls_files_pass_check_config(tmp_path):
     r = run("check-config", str(tls_config(tmp_path, cert, key)))
     assert r.returncode == 0, r.stderr
     assert tomllib.loads(r.stdout)["tls"]["cert_file"] == str(cert)
+
+
+# --- a file without [[listener]] (issue 11, defect 11) --------------------------------------------
+
+def test_file_without_listener_says_the_default_listeners_apply(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text('[server]\nhostname = "mx.example.test"\n')
+    r = run("check-config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        f"mailroom: note: {cfg} has no [[listener]]: the default listeners apply "
+        "(inbound 127.0.0.1:2525, submission 127.0.0.1:2587)"], r.stderr
+    assert [l["name"] for l in tomllib.loads(r.stdout)["listener"]] == ["inbound", "submission"]
+    # A file with listeners gets no such note.
+    cfg.write_text('[[listener]]\nname = "in"\naddress = "127.0.0.1:2525"\n')
+    r = run("check-config", str(cfg))
+    assert r.returncode == 0 and r.stderr == ""
