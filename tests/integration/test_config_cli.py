@@ -35,6 +35,9 @@ def test_check_config_prints_effective_config(tmp_path):
     ('[[listener]]\naddress = "nowhere"\n', 'listener[0].address: must be host:port (got "nowhere")'),
     ('[[listener]]\nrelay = "ranges"\n', 'listener[0].relay_ranges: must list at least one range when relay = "ranges"'),
     ('[limits]\nidle_timeout_s = "ten"\n', "limits.idle_timeout_s: must be an integer"),
+    ('[[listener]]\nrelay = "ranges"\nrelay_ranges = ["192.168.1.1/24"]\n',
+     'listener[0].relay_ranges: "192.168.1.1/24" has host bits set: write "192.168.1.0/24" for the'
+     ' network or "192.168.1.1/32" for the host'),
 ])
 def test_bad_config_one_line_exit_2(tmp_path, text, message):
     cfg = tmp_path / "bad.toml"
