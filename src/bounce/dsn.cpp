@@ -67,6 +67,9 @@ bool wants_dsn(const std::string& sender, const spool::EnvelopeRecipient& r, Dsn
 bool returns_full_message(const spool::Envelope& original, DsnAction action,
                           std::uint64_t original_size) {
   if (original.ret == "HDRS") return false;
+  // Binary content cannot travel inside message/rfc822 (RFC 2046 5.2.1 allows only 7bit and
+  // 8bit there) and the DSN is not sent with BODY=BINARYMIME: its headers are returned instead.
+  if (original.body_type == "BINARYMIME") return false;
   // RET governs failure reports (RFC 3461 4.3); the others carry headers unless RET=FULL.
   if (action != DsnAction::Failed && original.ret != "FULL") return false;
   return original_size <= kFullReturnLimitBytes || original.ret == "FULL";
@@ -167,8 +170,7 @@ std::string build_dsn(const DsnRequest& q) {
          : delayed ? "Content-Description: Delayed Message\r\n"
                    : "Content-Description: Delivered Message\r\n";
     m += "Content-Type: message/rfc822\r\n";
-    if (q.original.body_type == "8BITMIME" || q.original.body_type == "BINARYMIME" ||
-        q.original.smtputf8)
+    if (q.original.body_type == "8BITMIME" || q.original.smtputf8)
       m += "Content-Transfer-Encoding: 8bit\r\n";
     m += "\r\n";
     m += q.original_message;

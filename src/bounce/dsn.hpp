@@ -7,7 +7,9 @@
 // Diagnostic-Code, Last-Attempt-Date. The third part returns the message: the full message
 // (message/rfc822) for failures unless RET=HDRS or it exceeds kFullReturnLimitBytes (Postfix's
 // bounce_size_limit), and only the headers (text/rfc822-headers) for success reports unless
-// RET=FULL (RFC 3461 4.3).
+// RET=FULL (RFC 3461 4.3). A BODY=BINARYMIME original is always returned as headers only, even
+// with RET=FULL: binary content is not allowed inside message/rfc822 (RFC 2046 5.2.1), and
+// re-encoding it would alter the content RFC 3030 says must pass unaltered.
 //
 // Who gets a DSN (RFC 3461 4.1, RFC 5321 6.1-6.2): never for the null sender (a bounce is never
 // bounced), never for NOTIFY=NEVER; failures and delays when NOTIFY is absent or names them;

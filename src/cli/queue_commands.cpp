@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "cli/config_lookup.hpp"
 #include "config/config.hpp"
 #include "queue/admin_client.hpp"
 #include "spool/message_id.hpp"
@@ -21,12 +22,7 @@ struct QueueOptions {
 };
 
 spool::QueuePaths load_paths(const QueueOptions& o) {
-  try {
-    return spool::QueuePaths(config::load_config(o.config_path).queue_dir());
-  } catch (const config::ConfigError& e) {
-    std::cerr << "mailroom: " << e.what() << "\n";
-    throw CLI::RuntimeError(2);
-  }
+  return spool::QueuePaths(load_command_config(o.config_path).config.queue_dir());
 }
 
 void finish(const queue::AdminResult& r) {
@@ -52,7 +48,9 @@ void add_queue_commands(CLI::App& app) {
   auto opts = std::make_shared<QueueOptions>();
   auto* q = app.add_subcommand("queue", "Inspect and manage the mail queue");
   q->require_subcommand(1);
-  q->add_option("--config", opts->config_path, "TOML config file (default: embedded defaults)");
+  q->add_option("-c,--config", opts->config_path,
+                "TOML config file (default: $MAILROOM_CONFIG, else /etc/mailroom/mailroom.toml, "
+                "else the embedded defaults)");
 
   auto* list = q->add_subcommand("list", "List queued messages with recipient states");
   list->fallthrough();

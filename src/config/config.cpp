@@ -255,8 +255,13 @@ void check_address(const std::string& key, const std::string& address) {
 
 void check_ranges(const std::string& key, const std::vector<std::string>& ranges) {
   for (auto& r : ranges) {
-    if (!util::Cidr::parse(r))
-      throw ConfigError(fmt::format("{}: invalid address range \"{}\"", key, r));
+    auto range = util::Cidr::parse(r);
+    if (!range) throw ConfigError(fmt::format("{}: invalid address range \"{}\"", key, r));
+    // "192.168.1.1/24" means the network or the host; guessing either can open or close a relay.
+    if (range->has_host_bits())
+      throw ConfigError(fmt::format(
+          "{}: \"{}\" has host bits set: write \"{}\" for the network or \"{}\" for the host", key,
+          r, range->network().to_string(), range->host().to_string()));
   }
 }
 
@@ -435,6 +440,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
     if (!arr || !arr->is_array_of_tables())
       throw ConfigError("listener: must be an array of tables ([[listener]])");
     c.listeners.clear();
+    c.default_listeners = false;
     std::set<std::string> names, addresses;
     for (std::size_t i = 0; i < arr->size(); ++i) {
       auto path = fmt::format("listener[{}]", i);

@@ -60,7 +60,7 @@ struct LimitsConfig {
   std::uint32_t error_delay_ms = 1000;  // smtpd_error_sleep_time
   std::uint32_t max_command_line_bytes = 2048;  // RFC 5321 4.5.3.1.4 minimum is 512
   // RFC 5321 4.5.3.1.6 sets 1000 (incl. CRLF) for senders but asks receivers to be lenient;
-  // Postfix's line_length_limit is 2048. Longer lines reject the message with 500 5.5.2.
+  // Postfix's line_length_limit is 2048. Longer lines reject the message with 554 5.6.0.
   std::uint32_t max_text_line_bytes = 2048;
   std::uint32_t idle_timeout_s = 300;           // smtpd_timeout; RFC 5321 4.5.3.2.7 asks >= 5 min
   std::uint32_t session_timeout_s = 3600;       // total session time
@@ -160,6 +160,7 @@ struct ServerConfig {
 struct Config {
   ServerConfig server;
   std::vector<ListenerConfig> listeners;
+  bool default_listeners = true;  // no [[listener]] in the file: the embedded two apply
   LimitsConfig limits;
   TlsConfig tls;
   QueueConfig queue;

@@ -18,13 +18,17 @@ namespace {
 
 std::atomic<std::uint64_t> g_delivery_counter{0};
 
-// CRLF -> LF while counting the file size and Dovecot's virtual size (every LF counted as CRLF).
-// Works on spans between CRs (memchr), not byte by byte: 1 MB messages spent a fifth of their CPU
-// here when every octet went through a std::string push (bench/ANALYSIS.md).
+// CRLF -> LF (or, for LineEnds::AsReceived, no change at all) while counting the file size and
+// Dovecot's virtual size (every LF not preceded by CR counted as CRLF). Works on spans between
+// CRs (memchr), not byte by byte: 1 MB messages spent a fifth of their CPU here when every octet
+// went through a std::string push (bench/ANALYSIS.md).
 class LfWriter {
  public:
-  explicit LfWriter(int fd) : fd_(fd) { buf_.reserve(kFlushAt); }
+  LfWriter(int fd, LineEnds ends) : fd_(fd), convert_(ends == LineEnds::Lf) {
+    buf_.reserve(kFlushAt);
+  }
   void feed(std::string_view in) {
+    if (!convert_) return put(in);
     while (!in.empty()) {
       if (pending_cr_) {
         pending_cr_ = false;
@@ -78,6 +82,7 @@ class LfWriter {
     return error_;
   }
   int fd_;
+  bool convert_;
   std::string buf_;
   bool pending_cr_ = false;
   char last_ = '\0';
@@ -173,11 +178,11 @@ MaildirBatch::~MaildirBatch() {
 
 std::size_t MaildirBatch::stage(const std::string& maildir, std::string_view headers,
                                 const std::string& source_path, std::uint64_t body_offset,
-                                std::uint64_t body_end, std::string_view queue_id) {
+                                std::uint64_t body_end, std::string_view queue_id, LineEnds ends) {
   entries_.push_back(Entry{});
   Entry& e = entries_.back();
   e.maildir = maildir;
-  e.error = write_entry(e, headers, source_path, body_offset, body_end, queue_id);
+  e.error = write_entry(e, headers, source_path, body_offset, body_end, queue_id, ends);
   if (e.error && !e.tmp_path.empty()) {
     ::unlink(e.tmp_path.c_str());
     e.tmp_path.clear();
@@ -187,7 +192,8 @@ std::size_t MaildirBatch::stage(const std::string& maildir, std::string_view hea
 
 std::error_code MaildirBatch::write_entry(Entry& e, std::string_view headers,
                                           const std::string& source_path, std::uint64_t body_offset,
-                                          std::uint64_t body_end, std::string_view queue_id) {
+                                          std::uint64_t body_end, std::string_view queue_id,
+                                          LineEnds ends) {
   struct timeval tv {};
   ::gettimeofday(&tv, nullptr);
   e.base_name = maildir_base_name(tv.tv_sec, tv.tv_usec, static_cast<long>(::getpid()),
@@ -208,7 +214,7 @@ std::error_code MaildirBatch::write_entry(Entry& e, std::string_view headers,
     e.tmp_path.clear();  // not ours to unlink
     return ec;
   }
-  LfWriter out(e.fd);
+  LfWriter out(e.fd, ends);
   out.feed(headers);
   int src = ::open(source_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (src < 0) return util::last_error();

@@ -6,7 +6,10 @@
 // unique name (time.M<usec>P<pid>Q<counter>.<host>), write it, fsync it, rename it into new/
 // (adding ",S=<bytes>,W=<bytes with CRLF>" as Dovecot does), fsync new/. A file is in new/ only
 // once its contents are durable. Line endings are converted from SMTP's CRLF to LF (the Maildir
-// convention; Postfix's local and virtual agents do the same).
+// convention; Postfix's local and virtual agents do the same), except for LineEnds::AsReceived:
+// a BODY=BINARYMIME message (RFC 3030 3) must be passed on unaltered, and its CRLF, bare LF and
+// bare CR octets cannot be told apart from line ends, so it is stored byte for byte as received
+// (a CRLF Maildir file; Dovecot reads CRLF and LF files alike).
 //
 // The delivery identifier carries the queue id of the message ("Q7_<queue id>"), so that after a
 // crash between the rename into new/ and the queue's record of it, the recovered message can see
@@ -33,6 +36,9 @@
 #include "util/sync_pool.hpp"
 
 namespace mailroom::delivery {
+
+// How a staged message's line ends are written: SMTP's CRLF as LF, or every octet as received.
+enum class LineEnds { Lf, AsReceived };
 
 // A safe single path component for a Maildir name (user, domain or folder).
 bool is_safe_maildir_component(std::string_view name);
@@ -63,11 +69,12 @@ class MaildirBatch {
   MaildirBatch& operator=(const MaildirBatch&) = delete;
 
   // Writes `headers` (CRLF) followed by bytes [body_offset, body_end) of `source_path` (CRLF)
-  // to a new tmp file of `maildir`, converting line endings. Returns the entry's index; a write
-  // error is kept and reported by commit().
+  // to a new tmp file of `maildir`, converting line endings as `ends` says. Returns the entry's
+  // index; a write error is kept and reported by commit().
   std::size_t stage(const std::string& maildir, std::string_view headers,
                     const std::string& source_path, std::uint64_t body_offset,
-                    std::uint64_t body_end, std::string_view queue_id = {});
+                    std::uint64_t body_end, std::string_view queue_id = {},
+                    LineEnds ends = LineEnds::Lf);
 
   // Makes every staged file durable in new/. One result per stage() call, in order.
   std::vector<std::error_code> commit();
@@ -88,7 +95,7 @@ class MaildirBatch {
   };
   std::error_code write_entry(Entry& e, std::string_view headers, const std::string& source_path,
                               std::uint64_t body_offset, std::uint64_t body_end,
-                              std::string_view queue_id);
+                              std::string_view queue_id, LineEnds ends);
 
   util::SyncPool& sync_pool_;
   std::string hostname_;

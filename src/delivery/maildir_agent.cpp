@@ -54,6 +54,8 @@ std::vector<AgentJobResult> MaildirAgent::deliver(const std::vector<AgentJob>& j
     const std::uint64_t body_offset = headers.size();
     const std::string kept_headers = without_return_path(headers);
     const std::string return_path = "Return-Path: <" + env.sender + ">\r\n";
+    // RFC 3030 3: binary content is passed on unaltered, line ends included (maildir.hpp).
+    const auto ends = env.body_type == "BINARYMIME" ? LineEnds::AsReceived : LineEnds::Lf;
     std::map<std::string, std::size_t> staged_by_maildir;  // one copy per mailbox per message
 
     for (std::size_t k = 0; k < job.items.size(); ++k) {
@@ -78,7 +80,7 @@ std::vector<AgentJobResult> MaildirAgent::deliver(const std::vector<AgentJob>& j
       } else if (fresh) {
         std::string prefix = return_path + "Delivered-To: " + mailbox_address + "\r\n";
         it->second = batch.stage(*maildir, prefix + kept_headers, job.message_path, body_offset,
-                                 job.info.body_bytes, env.id);
+                                 job.info.body_bytes, env.id, ends);
       }
       staged[j][k] = it->second;
     }

@@ -10,6 +10,8 @@
 //   delivered  "2.0.0 delivered to maildir": the copy is fsync'd in new/ (maildir.hpp)
 //   failed     5.4.6 forwarding loop, 5.1.3 unusable mailbox name
 //   deferred   4.2.2 quota, 4.3.1 disk full, 4.3.0 other write or read errors
+// A BODY=BINARYMIME message is written byte for byte as received, CRLF and all (maildir.hpp);
+// every other message gets the Maildir's LF line ends.
 // A mailbox gets at most one copy of a message per batch, however many recipients lead to it.
 // A job marked `recovered` (reloaded after a restart) first looks for a file named after its
 // queue id in each target Maildir: a kill -9 between the rename into new/ and the queue's record

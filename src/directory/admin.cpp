@@ -235,4 +235,36 @@ std::vector<AliasEntry> DirectoryAdmin::aliases() {
   return out;
 }
 
+std::vector<PostmasterRoute> DirectoryAdmin::postmaster_routes() {
+  const auto snapshot = snapshot_of(store_->load());
+  std::vector<PostmasterRoute> out;
+  if (snapshot.domains.empty()) return out;
+  const std::string& first = snapshot.domains.front();
+  for (const auto& domain : snapshot.domains) {
+    PostmasterRoute route;
+    route.address = "postmaster@" + domain;
+    if (snapshot.is_user(route.address)) {
+      route.rule = "mailbox";
+    } else if (snapshot.alias_targets(route.address)) {
+      route.rule = "alias";
+    } else if (snapshot.alias_targets("@" + domain)) {
+      route.rule = "catch-all @" + domain;
+    } else if (domain != first) {
+      route.rule = "default: as postmaster@" + first;
+    } else {
+      route.rule = "default";
+    }
+    auto r = resolve_address(snapshot, route.address, options_);
+    if (r.status == Resolution::Status::AliasError) route.destinations.push_back(r.error);
+    for (const auto& m : r.mailboxes) {
+      route.destinations.push_back(m.address());
+      if (m.user == "postmaster" && m.domain == first && !snapshot.is_user(m.address()))
+        route.default_mailbox = true;
+    }
+    for (const auto& f : r.forwards) route.destinations.push_back(f);
+    out.push_back(std::move(route));
+  }
+  return out;
+}
+
 }  // namespace mailroom::directory

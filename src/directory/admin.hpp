@@ -35,6 +35,18 @@ struct AliasEntry {
   std::vector<std::string> targets;
 };
 
+// Where mail to one local domain's postmaster goes (resolver.hpp, rule 4), for `alias list`.
+struct PostmasterRoute {
+  std::string address;  // "postmaster@example.org"
+  // What decides it: "mailbox", "alias", "catch-all @<domain>", "default: as postmaster@<first
+  // domain>", or "default" (the dedicated mailbox postmaster@<first domain>).
+  std::string rule;
+  std::vector<std::string> destinations;  // mailboxes and forwards it reaches (or an alias error)
+  // One destination is the dedicated mailbox postmaster@<first domain>, which nobody can log
+  // into until the administrator creates that user or routes postmaster elsewhere.
+  bool default_mailbox = false;
+};
+
 inline constexpr std::size_t kMaxPasswordBytes = 1024;
 
 class DirectoryAdmin {
@@ -62,6 +74,8 @@ class DirectoryAdmin {
   // Deletes the given targets, or the whole alias when `targets` is empty.
   void delete_alias(std::string_view source, const std::vector<std::string>& targets = {});
   std::vector<AliasEntry> aliases();
+  // One entry per local domain, in domain order.
+  std::vector<PostmasterRoute> postmaster_routes();
 
  private:
   Snapshot snapshot_of(const DirectoryData& data) const;

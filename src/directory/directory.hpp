@@ -52,8 +52,9 @@ class Directory {
   virtual std::vector<std::string> local_domains() const = 0;
 
   // Expands `address` (local@domain, any case) through aliases, catch-alls and plus-addressing
-  // down to mailboxes. postmaster@<local domain> always resolves (to an alias if set, else the
-  // first user created; if no user exists yet it still resolves, to postmaster@<first domain>).
+  // down to mailboxes. postmaster@<local domain> always resolves (RFC 5321 4.5.1): to its
+  // mailbox, alias or catch-all if the administrator set one, else to the first domain's
+  // postmaster, and in the end to the dedicated mailbox postmaster@<first domain> (resolver.hpp).
   virtual Resolution resolve(std::string_view address) const = 0;
 
   // True when `address` names a mailbox with that password. A name without '@' (a bare login

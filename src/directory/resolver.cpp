@@ -46,6 +46,10 @@ class Expander {
       expand_alias("@" + domain);
       return true;
     }
+    if (local == "postmaster") {
+      add_default_postmaster(domain);
+      return true;
+    }
     return false;
   }
 
@@ -60,20 +64,18 @@ class Expander {
       expand_alias(address);
       return true;
     }
-    if (local == "postmaster") {
-      add_postmaster();
-      return true;
-    }
     return false;
   }
 
-  void add_postmaster() {
-    if (!snapshot_.first_user.empty()) {
-      auto at = snapshot_.first_user.rfind('@');
-      add_mailbox(
-          Mailbox{snapshot_.first_user.substr(0, at), snapshot_.first_user.substr(at + 1), ""});
-    } else if (!snapshot_.domains.empty()) {
-      add_mailbox(Mailbox{"postmaster", snapshot_.domains.front(), ""});
+  // Rule 4 (resolver.hpp): the postmaster of a domain with no rule of its own is the first
+  // domain's postmaster, and that one, without a rule, is the dedicated mailbox
+  // postmaster@<first domain>: never somebody's inbox unless the administrator says so.
+  void add_default_postmaster(const std::string& domain) {
+    const std::string& first = snapshot_.domains.front();  // `domain` is local: not empty
+    if (domain != first) {
+      expand_local("postmaster", first);
+    } else {
+      add_mailbox(Mailbox{"postmaster", first, ""});
     }
   }
 

@@ -4,11 +4,15 @@
 //
 // Rules, in order, for local@domain in a local domain (first match wins):
 //   1. local@domain is a mailbox, or an alias (expanded recursively);
-//      postmaster@domain (any case) with neither resolves by RFC 5321 4.5.1 to the first user
-//      created, or to postmaster@<first local domain> when there are no users yet;
 //   2. plus-addressing (when enabled): local = base<delim>tag and rule 1 matches base; a mailbox
 //      reached this way gets folder = tag when tag is a safe folder name ([a-z0-9_-]), else "";
-//   3. the catch-all alias @domain.
+//   3. the catch-all alias @domain;
+//   4. postmaster@domain (any case), which RFC 5321 4.5.1 says must always be accepted, with no
+//      rule above: postmaster@<first local domain> (rules 1-3 there), and failing that the
+//      dedicated mailbox postmaster@<first local domain>, whose Maildir keeps the mail until the
+//      administrator reads it (`mailroom user add postmaster@...`) or routes it (`mailroom alias
+//      add postmaster@... someone`). Postmaster mail never lands in a user's inbox by default:
+//      where it goes is the administrator's visible choice (`mailroom alias list` shows it).
 // A local part containing '@', '%', '!' or '/' never matches anything, not even a catch-all
 // (see address.hpp: open-relay tricks). Alias expansion detects loops (an alias reached again
 // on its own path), and stops past max_alias_depth nested aliases or max_alias_fanout results:

@@ -14,10 +14,7 @@ Snapshot Snapshot::build(const DirectoryData& data,
   };
   for (const auto& d : config_domains) add_domain(d);
   for (const auto& d : data.domains) add_domain(d);
-  for (const auto& u : data.users) {
-    if (s.first_user.empty()) s.first_user = u.address;
-    s.password_hashes.emplace(u.address, u.password_hash);
-  }
+  for (const auto& u : data.users) s.password_hashes.emplace(u.address, u.password_hash);
   for (const auto& a : data.aliases) s.aliases[a.source].push_back(a.target);
   s.change_counter = data.change_counter;
   return s;

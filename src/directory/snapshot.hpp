@@ -35,7 +35,6 @@ struct Snapshot {
   std::vector<std::string> domains;  // config domains first, then added ones; canonical, unique
   std::unordered_set<std::string> domain_set;
   std::unordered_map<std::string, std::string> password_hashes;       // address -> hash
-  std::string first_user;                                             // "" when there is none
   std::unordered_map<std::string, std::vector<std::string>> aliases;  // source -> targets
   std::int64_t change_counter = 0;
 

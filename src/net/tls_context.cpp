@@ -2,13 +2,17 @@
 
 #include <fmt/format.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 namespace mailroom::net {
@@ -37,7 +41,57 @@ void write_pem(const std::string& path, mode_t mode, const std::function<int(FIL
     fail(fmt::format("cannot write {}", path));
 }
 
+// The reason of the oldest queued OpenSSL error, and an empty queue.
+std::string openssl_reason() {
+  unsigned long code = ERR_peek_error();
+  const char* reason = code ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return reason ? reason : "unknown OpenSSL error";
+}
+
+// "No such file or directory" and the like, which say more than OpenSSL's "system lib".
+std::optional<std::string> unreadable(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return std::string(std::strerror(errno));
+  std::fclose(f);
+  return std::nullopt;
+}
+
 }  // namespace
+
+void check_tls_files(const config::TlsConfig& tls) {
+  if (tls.cert_file.empty() && tls.key_file.empty()) return;
+  auto bad = [](const char* key, const std::string& why) {
+    throw config::ConfigError(fmt::format("tls.{}: {}", key, why));
+  };
+  std::unique_ptr<SSL_CTX, Deleter<SSL_CTX, SSL_CTX_free>> ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) bad("cert_file", "cannot create a TLS context: " + openssl_reason());
+  ERR_clear_error();
+  if (auto why = unreadable(tls.cert_file))
+    bad("cert_file", fmt::format("cannot read \"{}\": {}", tls.cert_file, *why));
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) != 1)
+    bad("cert_file", fmt::format("cannot load a PEM certificate from \"{}\": {}", tls.cert_file,
+                                 openssl_reason()));
+  if (auto why = unreadable(tls.key_file))
+    bad("key_file", fmt::format("cannot read \"{}\": {}", tls.key_file, *why));
+  PkeyPtr key;
+  if (FILE* f = std::fopen(tls.key_file.c_str(), "r")) {
+    // No passphrase callback: OpenSSL's default one would ask on the terminal and wait.
+    auto no_passphrase = [](char*, int, int, void*) { return 0; };
+    key.reset(PEM_read_PrivateKey(f, nullptr, no_passphrase, nullptr));
+    std::fclose(f);
+  }
+  if (!key)
+    bad("key_file", fmt::format("cannot load a PEM private key from \"{}\": {}", tls.key_file,
+                                openssl_reason()));
+  // SSL_CTX_use_PrivateKey already refuses a key of another certificate ("key values mismatch").
+  if (SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 ||
+      SSL_CTX_check_private_key(ctx.get()) != 1) {
+    ERR_clear_error();
+    bad("key_file", fmt::format("the key in \"{}\" does not match the certificate in \"{}\"",
+                                tls.key_file, tls.cert_file));
+  }
+}
 
 void generate_self_signed(const std::string& hostname, const std::string& cert_path,
                           const std::string& key_path) {
@@ -70,6 +124,7 @@ void generate_self_signed(const std::string& hostname, const std::string& cert_p
 
 std::unique_ptr<asio::ssl::context> make_tls_context(const config::Config& cfg) {
   std::string cert = cfg.tls.cert_file, key = cfg.tls.key_file;
+  check_tls_files(cfg.tls);
   if (cert.empty()) {
     auto dir = cfg.server.data_dir + "/tls";
     std::filesystem::create_directories(dir);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "bounce/dsn.hpp"
 
 namespace mailroom::queue {
@@ -19,6 +21,16 @@ std::vector<std::size_t> fail_by_administrator(MessageRecord& record, std::int64
     changed.push_back(i);
   }
   return changed;
+}
+
+bool flush_deferred(MessageRecord& record) {
+  const bool any = std::any_of(record.states.begin(), record.states.end(),
+                               [](const auto& s) { return s.status == RecipientStatus::Deferred; });
+  if (any) {
+    record.flushed = true;
+    record.hold_until = 0;
+  }
+  return any;
 }
 
 OnlineAdmin::OnlineAdmin(Scheduler& scheduler, StateDb& db, DeliveryRound& round,
@@ -50,15 +62,7 @@ std::string OnlineAdmin::flush_all(std::int64_t now) {
   std::size_t flushed = 0;
   for (const auto& id : scheduler_.ids()) {
     bool any = false;
-    scheduler_.with_idle_record(id, [&](MessageRecord& r) {
-      r.hold_until = 0;
-      for (auto& s : r.states) {
-        if (s.status == RecipientStatus::Deferred) {
-          s.next_attempt_unix = now;
-          any = true;
-        }
-      }
-    });
+    scheduler_.with_idle_record(id, [&](MessageRecord& r) { any = flush_deferred(r); });
     if (any) {
       scheduler_.reschedule(id, now);
       ++flushed;
@@ -87,9 +91,7 @@ std::optional<std::string> OnlineAdmin::execute(const AdminCommand& c) {
   std::string result;
   auto access = scheduler_.with_idle_record(c.message_id, [&](MessageRecord& r) {
     if (c.verb == "flush") {
-      r.hold_until = 0;
-      for (auto& s : r.states)
-        if (s.status == RecipientStatus::Deferred) s.next_attempt_unix = now;
+      flush_deferred(r);
       result = "0 " + c.message_id + ": flushed";
     } else if (c.verb == "bounce") {
       auto copy = r;

@@ -4,7 +4,9 @@
 // are executed here, on the server's side, against the scheduler, so that they never race a
 // delivery: a message that is in flight is left alone and the command is parked until its
 // delivery round completes (complete_delivery), then executed and answered.
-//   flush [ID]  deferred recipients become due now (Postfix `postqueue -f` / `-i ID`)
+//   flush [ID]  deferred recipients become due now (Postfix `postqueue -f` / `-i ID`); the
+//               attempt this causes neither counts in their attempts nor pushes their next
+//               scheduled retry further out: flushing never lengthens the backoff
 //   delete ID   the message leaves the queue without any notification (`postsuper -d ID`)
 //   bounce ID   every recipient not yet final fails with 5.0.0 and gets the DSN its NOTIFY
 //               asks for (`postsuper -b ID`)
@@ -32,6 +34,10 @@ inline constexpr const char* kAdminBounceReason =
 
 // Marks every non-final recipient of `record` failed by the administrator; returns the indexes.
 std::vector<std::size_t> fail_by_administrator(MessageRecord& record, std::int64_t now);
+
+// Makes `record`'s deferred recipients due now, as an administrator's flush (MessageRecord::
+// flushed); false when it has none.
+bool flush_deferred(MessageRecord& record);
 
 class OnlineAdmin {
  public:

@@ -33,8 +33,10 @@ std::string describe_state(const RecipientState& s, std::int64_t now) {
     case RecipientStatus::Pending:
       return "pending";
     case RecipientStatus::Deferred:
-      return fmt::format("deferred ({} attempt{}, next {}): {}", s.attempts,
-                         s.attempts == 1 ? "" : "s",
+      // attempts: the scheduled ones the backoff counts; a retry forced by `queue flush` shows
+      // only in the time of the last try (admin.hpp).
+      return fmt::format("deferred ({} attempt{}, last {} ago, next {}): {}", s.attempts,
+                         s.attempts == 1 ? "" : "s", format_age(now - s.last_attempt_unix),
                          s.next_attempt_unix <= now ? std::string("now")
                                                     : "in " + format_age(s.next_attempt_unix - now),
                          s.reason);
@@ -79,22 +81,20 @@ AdminResult offline(const spool::QueuePaths& paths, const std::string& verb,
                     const std::string& id) {
   const auto now = static_cast<std::int64_t>(std::time(nullptr));
   if (verb == "flush") {
-    auto db = open_existing_db(paths);
-    std::vector<StateUpdate> updates;
-    if (db) {
-      for (auto& [mid, states] : db->load_all()) {
-        if (!id.empty() && mid != id) continue;
-        for (auto& [index, s] : states) {
-          if (s.status != RecipientStatus::Deferred) continue;
-          s.next_attempt_unix = 0;
-          updates.push_back({mid, index, s});
-        }
-      }
-      db->apply(updates);
-    }
     if (!id.empty() && !file_exists(paths.message_file(id))) return {1, id + ": not in the queue"};
+    auto db = open_existing_db(paths);
+    std::size_t deferred = 0;
+    if (db) {
+      for (const auto& [mid, states] : db->load_all()) {
+        if (!id.empty() && mid != id) continue;
+        for (const auto& [index, s] : states) deferred += s.status == RecipientStatus::Deferred;
+      }
+      // Left for the server to carry out at start (admin.hpp), with the online rules: clearing
+      // the retry times here would make that first attempt count and lengthen the backoff.
+      if (deferred > 0) db->post_command("flush", id);
+    }
     return {0, fmt::format("{} deferred recipient(s) will be retried as soon as the server starts",
-                           updates.size())};
+                           deferred)};
   }
   spool::QueueFileInfo info;
   if (spool::read_queue_file_info(paths.message_file(id), info))

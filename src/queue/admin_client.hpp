@@ -7,9 +7,10 @@
 //   - it does: the command is posted to state.db's admin_command table and the server carries
 //     it out (admin.hpp) and answers; we wait for that answer, up to `timeout`;
 //   - it does not: we take the lock ourselves (so no server starts meanwhile) and apply the same
-//     rules to the files: delete unlinks, flush clears retry times, bounce records the failures;
-//     the DSNs of a bounce are then sent by the next server start (recovery sees failed,
-//     un-notified recipients).
+//     rules to the files: delete unlinks, bounce records the failures (the DSNs of a bounce are
+//     then sent by the next server start: recovery sees failed, un-notified recipients), and
+//     flush leaves its command in admin_command for the next server start to carry out, so that
+//     it does not lengthen the backoff there either.
 // Exit statuses follow cli/commands.hpp: 0 done, 1 not found or failed, 2 bad input.
 #pragma once
 

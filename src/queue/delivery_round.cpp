@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <utility>
 
 #include "bounce/dsn.hpp"
 #include "util/posix_file.hpp"
@@ -79,8 +80,11 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
   for (const auto& r : result.recipients) {
     auto& s = w.record.states.at(r.index);
     const auto& rcpt = env.recipients.at(r.index);
+    // Tried before its time: only an administrator's flush does that, and it must not lengthen
+    // the backoff. `attempts` counts the scheduled attempts the backoff is computed from.
+    const bool flushed_early = s.status == RecipientStatus::Deferred && s.next_attempt_unix > now;
     s.last_attempt_unix = now;
-    s.attempts++;
+    if (!flushed_early) s.attempts++;
     s.delivered_to = r.delivered_to;
     s.reason = r.reason;
     s.remote_mta = r.remote_mta;
@@ -102,10 +106,10 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
           s.status = RecipientStatus::Failed;
           s.reason = "4.4.7 message expired in the queue; last error: " + r.reason;
           s.notified = !bounce::wants_dsn(env.sender, rcpt, bounce::DsnAction::Failed);
-        } else {
+        } else if (!flushed_early) {
           s.status = RecipientStatus::Deferred;
           s.next_attempt_unix = policy_.next_attempt(now, s.attempts);
-        }
+        }  // a flushed recipient keeps the retry it was waiting for
         break;
     }
     spdlog::info("queue: id={} to=<{}> status={} attempts={} reason=\"{}\"", env.id, rcpt.address,
@@ -228,6 +232,7 @@ std::vector<std::optional<MessageRecord>> DeliveryRound::run(std::vector<Message
   for (auto& rec : records) {
     auto& w = work.emplace_back(Work{std::move(rec), std::nullopt, {}, false});
     w.record.hold_until = 0;
+    const bool flushed = std::exchange(w.record.flushed, false);
     spool::QueueFileInfo info;
     const auto path = paths_.message_file(w.record.envelope.id);
     if (auto ec = spool::read_queue_file_info(path, info)) {
@@ -264,7 +269,7 @@ std::vector<std::optional<MessageRecord>> DeliveryRound::run(std::vector<Message
     for (std::size_t i = 0; i < w.record.states.size(); ++i) {
       const auto& s = w.record.states[i];
       if (s.status == RecipientStatus::Pending ||
-          (s.status == RecipientStatus::Deferred && s.next_attempt_unix <= now))
+          (s.status == RecipientStatus::Deferred && (s.next_attempt_unix <= now || flushed)))
         job.recipients.push_back({i, s.delivered_to});
     }
     if (job.recipients.empty()) continue;

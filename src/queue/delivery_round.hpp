@@ -1,8 +1,11 @@
 // queue/delivery_round: one pass over a batch of due messages, from attempt to durable outcome.
 //
-// For each message: attempt its due recipients (pending, or deferred and past next_attempt) with
-// the delivery agents (delivery/dispatcher.hpp), turn outcomes into states
-// (deferred -> next attempt by RetryPolicy, or failed 4.4.7 once the queue lifetime is over), and
+// For each message: attempt its due recipients (pending, or deferred and past next_attempt, or
+// deferred in a flushed message) with the delivery agents (delivery/dispatcher.hpp), turn
+// outcomes into states (deferred -> next attempt by RetryPolicy, or failed 4.4.7 once the queue
+// lifetime is over; a flushed recipient tried before its next_attempt keeps its attempt count and
+// that next_attempt when it defers again, so an administrator's flush never lengthens the
+// backoff), and
 // then, in this order, so that a state change is durable before anything acts on it:
 //   1. persist: messages whose recipients are all final with no DSN to send are removed (queue
 //      file recycled, messages/ fsync'd, then rows deleted); other changes are written to

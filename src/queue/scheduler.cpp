@@ -9,8 +9,10 @@ std::int64_t Scheduler::due_time(const MessageRecord& r, std::int64_t now) {
   for (const auto& s : r.states) {
     if (s.status == RecipientStatus::Pending || (s.is_final() && !s.notified))
       return std::max(now, r.hold_until);
-    if (s.status == RecipientStatus::Deferred)
+    if (s.status == RecipientStatus::Deferred) {
+      if (r.flushed) return std::max(now, r.hold_until);
       earliest_retry = std::min(earliest_retry.value_or(s.next_attempt_unix), s.next_attempt_unix);
+    }
   }
   // Every recipient final and notified: due now, so that a worker removes the message.
   return std::max(earliest_retry.value_or(now), r.hold_until);

@@ -4,7 +4,8 @@
 // two indexes: a ready list (to attempt now) and a time index of deferred messages. A message is
 // due now when a recipient is pending or has a final state whose DSN is still to be queued
 // (notified == false); otherwise at its earliest deferred next_attempt. Workers take ready
-// messages in batches; a message taken is "in flight" and is never handed out twice, and admin
+// messages in batches (a flushed message is due now whatever its next_attempt says); a message
+// taken is "in flight" and is never handed out twice, and admin
 // access (with_idle_record) refuses in-flight messages, so a deletion never races a delivery:
 // the runtime parks such requests until complete().
 //
@@ -35,6 +36,9 @@ struct MessageRecord {
   bool has_rows = false;               // state.db holds rows for this message
   std::int64_t hold_until = 0;         // not before (after a failed DSN commit, say)
   bool recovered = false;              // reloaded at start: delivery checks for crash leftovers
+  // An administrator's flush: deferred recipients are due now, before their next_attempt, and
+  // that early attempt leaves their attempt count and schedule alone (delivery_round.hpp).
+  bool flushed = false;
 };
 
 class Scheduler {

@@ -4,7 +4,10 @@
 // directory; any other recipient is accepted only if the listener's relay rule allows this client
 // (authenticated, or inside relay_ranges). Must never let an address trick relay: local parts
 // holding '%', '!' or '@' (percent hack, bang paths, quoted "a@b") in a local domain are refused
-// as unknown users, and address literals are never treated as local. Pure: no I/O.
+// as unknown users. An address literal is local only when it is this server's own address on the
+// connection (RFC 5321 4.1.3): postmaster@[that address] is the local postmaster (4.5.1), any
+// other local part under it names no mailbox (550 5.1.1); other literals go to the relay rule.
+// Pure: no I/O.
 #pragma once
 
 #include <string>
@@ -37,7 +40,10 @@ struct RecipientDecision {
 class RecipientPolicy {
  public:
   RecipientPolicy(const config::ListenerConfig& listener, const directory::Directory& dir);
-  RecipientDecision check(const smtp::Address& rcpt, const ClientIdentity& client) const;
+  // `local_ip`: the server's address on this connection ("" if unknown), which an address
+  // literal may name.
+  RecipientDecision check(const smtp::Address& rcpt, const ClientIdentity& client,
+                          std::string_view local_ip = {}) const;
   bool may_relay(const ClientIdentity& client) const;
 
  private:

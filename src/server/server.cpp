@@ -64,11 +64,15 @@ int run_server(const config::Config& cfg) {
     std::unique_ptr<asio::ssl::context> tls;
     bool wants_tls = false;
     for (auto& l : cfg.listeners) wants_tls |= l.tls != config::TlsMode::None;
+    // Configured files that cannot be used stop the start (the caller has usually refused them
+    // already, net::check_tls_files): a server without the TLS its listeners promise only looks
+    // healthy. A generated default certificate that fails is logged, and STARTTLS answers 454.
+    net::check_tls_files(cfg.tls);
     if (wants_tls) {
       try {
         tls = net::make_tls_context(cfg);
       } catch (const std::exception& e) {
-        // STARTTLS listeners then answer 454 4.7.0; implicit-TLS ones cannot work at all.
+        if (!cfg.tls.cert_file.empty()) throw;
         spdlog::error("event=tls_unavailable error=\"{}\"", e.what());
       }
     }

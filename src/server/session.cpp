@@ -21,14 +21,22 @@ std::string next_session_id() {
   return fmt::format("{:x}{:05x}", boot & 0xffffff, ++counter);
 }
 
-std::string remote_ip(const asio::ip::tcp::socket& s) {
-  std::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) return "unknown";
-  auto addr = ep.address();
+std::string ip_text(const asio::ip::address& addr) {
   if (addr.is_v6() && addr.to_v6().is_v4_mapped())
     return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
   return addr.to_string();
+}
+
+std::string remote_ip(const asio::ip::tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  return ec ? "unknown" : ip_text(ep.address());
+}
+
+std::string local_ip(const asio::ip::tcp::socket& s) {
+  std::error_code ec;
+  auto ep = s.local_endpoint(ec);
+  return ec ? "" : ip_text(ep.address());
 }
 
 constexpr std::size_t kFlushThresholdBytes = 8192;
@@ -40,6 +48,7 @@ Session::Session(asio::ip::tcp::socket socket, ListenerRuntime& rt, std::string 
       transport_(std::move(socket)),
       id_(std::move(session_id)),
       client_ip_(remote_ip(transport_.socket())),
+      local_ip_(local_ip(transport_.socket())),
       lines_(rt.cfg.limits.max_command_line_bytes),
       watchdog_timer_(transport_.socket().get_executor()) {
   rt_.counts.total++;

@@ -108,6 +108,7 @@ class Session : public std::enable_shared_from_this<Session> {
   net::Transport transport_;
   std::string id_;
   std::string client_ip_;
+  std::string local_ip_;  // ours on this connection: postmaster@[local_ip_] is local
   smtp::LineBuffer lines_;
   std::string out_;
 

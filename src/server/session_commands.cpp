@@ -76,7 +76,7 @@ void Session::on_rcpt(const smtp::Command& cmd) {
   if (tx_.recipients.size() >= rt_.listener.max_recipients)
     return reply(smtp::replies::too_many_recipients());
   ClientIdentity who{client_ip_, !auth_user_.empty()};
-  auto decision = rt_.policy.check(args.recipient, who);
+  auto decision = rt_.policy.check(args.recipient, who, local_ip_);
   spdlog::info("session={} client={} event=rcpt to=<{}> result={} reason=\"{}\"", id_, client_ip_,
                smtp::sanitize_text(args.recipient.str()), decision.reply.code, decision.log_reason);
   if (!decision.accepted) {

@@ -4,7 +4,8 @@
 // 550 5.5.2 (after its real end-of-data), never normalised and passed on: this is the strict
 // reading of Postfix's smtpd_forbid_bare_newline fix for SMTP smuggling (CVE-2023-51764), and it
 // means no message we accept can be re-split by a laxer server downstream. BDAT chunks are
-// always consumed in full, whatever the reply, so chunk bytes are never taken for commands.
+// always consumed in full, whatever the reply, so chunk bytes are never taken for commands; a
+// BDAT whose chunk size cannot be read is answered 421 and the connection closed.
 #include <spdlog/spdlog.h>
 
 #include "server/async_bridge.hpp"
@@ -147,7 +148,7 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
   } else if (reader.too_big()) {
     reply(smtp::replies::message_too_big());
   } else if (reader.line_too_long()) {
-    reply(smtp::replies::line_too_long());
+    reply(smtp::replies::data_line_too_long());
   } else if (store_ec) {
     spdlog::error("session={} event=spool_failed error=\"{}\"", id_, store_ec.message());
     reply(smtp::replies::insufficient_storage());
@@ -194,9 +195,19 @@ asio::awaitable<Session::ChunkRead> Session::read_chunk(std::uint64_t n, const C
 asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
   auto parsed = smtp::parse_bdat_args(cmd.args);
   if (!parsed.ok()) {
+    if (auto size = smtp::announced_chunk_size(cmd.args)) {
+      // "BDAT 5 LAST EXTRA": the size is known, so the chunk is skipped and the session goes
+      // on. A message already begun cannot be completed without that chunk (RFC 3030 2: the
+      // transaction has failed).
+      const ChunkSink discard = [](std::string_view) {};
+      if (co_await read_chunk(*size, discard, false) != ChunkRead::Done) co_return;
+      reply(parsed.error);
+      if (state_.phase() == smtp::SessionPhase::Bdat) reset_transaction();
+      co_return;
+    }
     // Without a valid size we cannot tell chunk bytes from commands: stop rather than guess.
     co_await reply_now(smtp::replies::bdat_syntax_closing());
-    close("bad BDAT arguments");
+    close("bad BDAT chunk size");
     co_return;
   }
   const auto [size, last] = *parsed.value;

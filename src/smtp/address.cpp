@@ -26,16 +26,19 @@ bool is_qtext(char c) {
 
 bool is_high(char c) { return static_cast<unsigned char>(c) >= 0x80; }
 
-bool is_valid_label(std::string_view label, bool allow_utf8) {
+// `underscore`: '_' counts as a letter, as in the host names HELO/EHLO accept.
+bool is_valid_label(std::string_view label, bool allow_utf8, bool underscore = false) {
   if (label.empty()) return false;
   // Let-dig [Ldh-str]: starts and ends with a letter or digit (a UTF-8 octet counts as a letter
   // in a U-label, RFC 6531 3.3 / RFC 5890).
-  auto edge_ok = [](char c) { return util::is_ascii_alnum(c) || is_high(c); };
+  auto edge_ok = [underscore](char c) {
+    return util::is_ascii_alnum(c) || is_high(c) || (underscore && c == '_');
+  };
   if (!edge_ok(label.front()) || !edge_ok(label.back())) return false;
   bool has_utf8 = false;
   for (std::size_t i = 0; i < label.size();) {
     char c = label[i];
-    if (util::is_ascii_alnum(c) || c == '-') {
+    if (util::is_ascii_alnum(c) || c == '-' || (underscore && c == '_')) {
       ++i;
       continue;
     }
@@ -185,22 +188,32 @@ ParsedAddress parse_mailbox(std::string_view mailbox) {
   return result;
 }
 
-bool is_valid_domain(std::string_view d, bool allow_utf8) {
+namespace {
+
+bool is_valid_name(std::string_view d, bool allow_utf8, bool underscore) {
   if (!d.empty() && d.back() == '.') d.remove_suffix(1);
   if (d.empty() || d.size() > kMaxDomainBytes) return false;
   while (true) {
     std::size_t dot = d.find('.');
-    if (!is_valid_label(d.substr(0, dot), allow_utf8)) return false;
+    if (!is_valid_label(d.substr(0, dot), allow_utf8, underscore)) return false;
     if (dot == std::string_view::npos) return true;
     d.remove_prefix(dot + 1);
   }
+}
+
+}  // namespace
+
+bool is_valid_domain(std::string_view d, bool allow_utf8) {
+  return is_valid_name(d, allow_utf8, false);
 }
 
 bool is_address_literal(std::string_view d) { return canonical_address_literal(d).has_value(); }
 
 bool is_valid_helo_argument(std::string_view arg) {
   if (!arg.empty() && arg.front() == '[') return is_address_literal(arg);
-  return is_valid_domain(arg, true);
+  // Windows and other real hosts have '_' in their names; Postfix's valid_hostname() accepts it
+  // and so do we. Addresses keep the strict LDH rule (is_valid_domain).
+  return is_valid_name(arg, true, true);
 }
 
 std::string normalize_domain(std::string_view d) {

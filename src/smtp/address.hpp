@@ -54,7 +54,8 @@ bool is_valid_domain(std::string_view d, bool allow_utf8);
 // "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3), validated with inet_pton. General
 // (tagged) address literals are refused: nothing here can route to them.
 bool is_address_literal(std::string_view d);
-// What HELO/EHLO accept: a domain (ASCII or UTF-8) or an address literal.
+// What HELO/EHLO accept: a domain (ASCII or UTF-8) that may also hold '_' (as real host names,
+// Windows ones above all, do; Postfix accepts them), or an address literal.
 bool is_valid_helo_argument(std::string_view arg);
 // Lowercases ASCII letters and strips one trailing dot.
 std::string normalize_domain(std::string_view d);

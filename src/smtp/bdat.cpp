@@ -19,27 +19,38 @@ std::optional<std::uint64_t> parse_decimal_u64(std::string_view digits) {
   return value;
 }
 
+namespace {
+
+// The next blank-separated token of `args`, consumed.
+std::string_view next_token(std::string_view& args) {
+  while (!args.empty() && (args.front() == ' ' || args.front() == '\t')) args.remove_prefix(1);
+  std::size_t end = 0;
+  while (end < args.size() && args[end] != ' ' && args[end] != '\t') ++end;
+  std::string_view token = args.substr(0, end);
+  args.remove_prefix(end);
+  return token;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> announced_chunk_size(std::string_view args) {
+  return parse_decimal_u64(next_token(args));
+}
+
 ParseResult<BdatArgs> parse_bdat_args(std::string_view args) {
   // bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] CR LF (RFC 3030 4); runs of blanks are
   // tolerated between the tokens, nothing else is.
-  auto next_token = [&args]() {
-    while (!args.empty() && (args.front() == ' ' || args.front() == '\t')) args.remove_prefix(1);
-    std::size_t end = 0;
-    while (end < args.size() && args[end] != ' ' && args[end] != '\t') ++end;
-    std::string_view token = args.substr(0, end);
-    args.remove_prefix(end);
-    return token;
-  };
-  auto size = parse_decimal_u64(next_token());
+  auto size = parse_decimal_u64(next_token(args));
   if (!size) return ParseResult<BdatArgs>::failure(replies::invalid_arguments());
   BdatArgs result{*size, false};
-  std::string_view marker = next_token();
+  std::string_view marker = next_token(args);
   if (!marker.empty()) {
     if (!util::iequals(marker, "LAST"))
       return ParseResult<BdatArgs>::failure(replies::invalid_arguments());
     result.last = true;
   }
-  if (!next_token().empty()) return ParseResult<BdatArgs>::failure(replies::invalid_arguments());
+  if (!next_token(args).empty())
+    return ParseResult<BdatArgs>::failure(replies::invalid_arguments());
   return ParseResult<BdatArgs>::success(result);
 }
 

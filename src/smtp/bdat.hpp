@@ -23,6 +23,11 @@ struct BdatArgs {
 // "1000", "0 LAST", "1000 last"; anything else -> replies::invalid_arguments() (501 5.5.4).
 ParseResult<BdatArgs> parse_bdat_args(std::string_view args);
 
+// The chunk size a BDAT line announces, valid or not as a whole: its first token when that is a
+// chunk-size ("5 LAST EXTRA" -> 5), so a session can skip that chunk and go on; nullopt when the
+// size is unknown ("abc", "-5", "" or past 64 bits) and chunk bytes cannot be told from commands.
+std::optional<std::uint64_t> announced_chunk_size(std::string_view args);
+
 // The message a BDAT transaction builds, fed the chunk bytes in any pieces. Chunk contents are
 // data, never commands: they are only measured and scanned. Unless BODY=BINARYMIME, a CR not
 // followed by LF or an LF not preceded by CR marks the message for refusal (the same rule as

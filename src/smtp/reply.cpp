@@ -88,6 +88,9 @@ Reply help() {
 }
 Reply unrecognized_command() { return make_reply(500, "5.3.3", "Unrecognized command"); }
 Reply line_too_long() { return make_reply(500, "5.5.2", "Line too long"); }
+Reply data_line_too_long() {
+  return make_reply(554, "5.6.0", "Message rejected: text line too long");
+}
 Reply unrecognized_parameter() { return make_reply(501, "5.5.4", "Unrecognized parameter"); }
 Reply invalid_arguments() { return make_reply(501, "5.5.4", "Invalid arguments"); }
 Reply send_hello_first() { return make_reply(503, "5.5.2", "Send hello first"); }
@@ -127,8 +130,10 @@ Reply auth_needs_encryption() {
 }
 Reply bad_characters() { return make_reply(500, "5.5.2", "Invalid characters in command"); }
 Reply bdat_syntax_closing() {
-  return make_reply(501, "5.5.4",
-                    "Invalid BDAT arguments, cannot resynchronize, closing connection");
+  // RFC 5321 3.8: closing means 421; RFC 3463 3.6 keeps X.5.4 (and X.5.2) for permanent errors,
+  // so the transient code is the generic protocol status 4.5.0.
+  return make_reply(421, "4.5.0",
+                    "Invalid BDAT chunk size, cannot resynchronize, closing transmission channel");
 }
 Reply too_many_connections_from_client() {
   return make_reply(421, "4.7.0", "Too many connections from your host, try again later");

@@ -62,15 +62,16 @@ Reply cannot_vrfy();                        // 252 2.1.5 Cannot VRFY user
 Reply expn_disabled();                      // 502 5.5.1 EXPN command is disabled
 Reply help();                               // 214 2.0.0 ...
 Reply unrecognized_command();               // 500 5.3.3 Unrecognized command
-Reply line_too_long();                      // 500 5.5.2 Line too long
-Reply unrecognized_parameter();             // 501 5.5.4 Unrecognized parameter
-Reply invalid_arguments();                  // 501 5.5.4 Invalid arguments
-Reply send_hello_first();                   // 503 5.5.2 Send hello first
-Reply need_mail();                          // 503 5.5.2 Need mail command
-Reply need_rcpt();                          // 503 5.5.2 Need rcpt command
-Reply nested_mail();                        // 503 5.5.1 Sender already specified
-Reply too_many_errors();                    // 421 4.7.0 Too many errors on this connection, ...
-Reply timeout(std::string_view hostname);   // 421 4.4.2 <host> Error: timeout exceeded
+Reply line_too_long();                      // 500 5.5.2 Line too long (a command line)
+Reply data_line_too_long();  // 554 5.6.0 Message rejected: text line too long (after DATA's dot)
+Reply unrecognized_parameter();            // 501 5.5.4 Unrecognized parameter
+Reply invalid_arguments();                 // 501 5.5.4 Invalid arguments
+Reply send_hello_first();                  // 503 5.5.2 Send hello first
+Reply need_mail();                         // 503 5.5.2 Need mail command
+Reply need_rcpt();                         // 503 5.5.2 Need rcpt command
+Reply nested_mail();                       // 503 5.5.1 Sender already specified
+Reply too_many_errors();                   // 421 4.7.0 Too many errors on this connection, ...
+Reply timeout(std::string_view hostname);  // 421 4.4.2 <host> Error: timeout exceeded
 Reply shutting_down(std::string_view hostname);  // 421 4.3.2 Service shutting down
 Reply message_too_big();         // 552 5.3.4 Message size exceeds fixed maximum message size
 Reply too_many_recipients();     // 452 4.5.3 Too many recipients
@@ -85,7 +86,7 @@ Reply auth_not_enabled();        // 503 5.5.1 Authentication not enabled
 Reply auth_needs_encryption();   // 538 5.7.11 Encryption required for requested authentication
                                  // mechanism
 Reply bad_characters();          // 500 5.5.2 Invalid characters in command
-Reply bdat_syntax_closing();     // 501 5.5.4 Invalid BDAT arguments, closing connection
+Reply bdat_syntax_closing();     // 421 4.5.0 Invalid BDAT chunk size, ... closing ...
 Reply too_many_connections_from_client();  // 421 4.7.0 Too many connections from your host
 Reply connection_rate_exceeded();          // 421 4.7.0 Too many connection attempts from your host
 Reply auth_already_done();                 // 503 5.5.1 Already authenticated

@@ -78,6 +78,22 @@ std::string Cidr::to_string() const {
   return std::string(buf) + "/" + std::to_string(prefix_);
 }
 
+Cidr Cidr::network() const {
+  Cidr n = *this;
+  const unsigned max = v6_ ? 128 : 32;
+  for (unsigned bit = prefix_; bit < max; ++bit)
+    n.bytes_[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+  return n;
+}
+
+bool Cidr::has_host_bits() const { return network().bytes_ != bytes_; }
+
+Cidr Cidr::host() const {
+  Cidr h = *this;
+  h.prefix_ = v6_ ? 128 : 32;
+  return h;
+}
+
 bool any_contains(const std::vector<Cidr>& ranges, std::string_view address) {
   for (auto& r : ranges) {
     if (r.contains(address)) return true;

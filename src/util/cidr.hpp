@@ -18,6 +18,12 @@ class Cidr {
   // `address` is a textual IP address (as from asio's address::to_string()).
   bool contains(std::string_view address) const;
   std::string to_string() const;
+  // The range with the address's bits past the prefix cleared ("192.168.1.1/24" ->
+  // "192.168.1.0/24"), and whether any were set.
+  Cidr network() const;
+  bool has_host_bits() const;
+  // The single address as a host range ("192.168.1.1/32").
+  Cidr host() const;
 
  private:
   bool v6_ = false;

@@ -119,6 +119,21 @@ TEST(Dsn, OversizedOriginalIsReturnedAsHeadersOnly) {
   EXPECT_LT(text.size(), kFullReturnLimitBytes);
 }
 
+// RFC 2046 5.2.1: message/rfc822 may only be 7bit or 8bit, and the DSN goes out without
+// BODY=BINARYMIME: a binary original comes back as its headers, even with RET=FULL.
+TEST(Dsn, BinaryOriginalIsReturnedAsHeadersOnlyEvenWithRetFull) {
+  auto q = failed_request("FULL");
+  q.original.body_type = "BINARYMIME";
+  q.original_message = std::string("Subject: hi\r\n\r\nbin\0ary\n\r", 22);
+  q.original_size = q.original_message.size();
+  EXPECT_FALSE(returns_full_message(q.original, DsnAction::Failed, q.original_size));
+  auto text = build_dsn(q);
+  EXPECT_NE(text.find("Content-Type: text/rfc822-headers\r\n"), std::string::npos);
+  EXPECT_EQ(text.find("message/rfc822"), std::string::npos);
+  EXPECT_EQ(text.find("bin"), std::string::npos);
+  EXPECT_EQ(text.find('\0'), std::string::npos);
+}
+
 TEST(Dsn, EnvelopeUsesTheNullSenderAndNeverAsksForADsnOfTheDsn) {
   auto e = dsn_envelope(failed_request());
   EXPECT_EQ(e.id, "1k0y2z93me20003e2zqmg");

@@ -70,8 +70,25 @@ TEST(Config, ErrorsNameTheKey) {
   }
   EXPECT_EQ(msg("[[listener]]\nremote_ranges = [\"10.0.0.0/33\"]\n"),
             "listener[0].remote_ranges: invalid address range \"10.0.0.0/33\"");
+  // Host bits set: the administrator meant the network or one host; we cannot tell which.
+  EXPECT_EQ(msg("[[listener]]\nrelay = \"ranges\"\nrelay_ranges = [\"192.168.1.1/24\"]\n"),
+            "listener[0].relay_ranges: \"192.168.1.1/24\" has host bits set: write "
+            "\"192.168.1.0/24\" for the network or \"192.168.1.1/32\" for the host");
+  EXPECT_EQ(msg("[[listener]]\nremote_ranges = [\"2001:db8::7/64\"]\n"),
+            "listener[0].remote_ranges: \"2001:db8::7/64\" has host bits set: write "
+            "\"2001:db8::/64\" for the network or \"2001:db8::7/128\" for the host");
   EXPECT_EQ(msg("bogus = 1\n"), "bogus: unknown key");
   EXPECT_NE(msg("[server\n").find("config:1:"), std::string::npos);
+}
+
+// Issue 11: a file without [[listener]] silently got both default listeners; check-config says so
+// when default_listeners is set.
+TEST(Config, TellsWhetherTheListenersAreTheDefaults) {
+  EXPECT_TRUE(default_config().default_listeners);
+  EXPECT_TRUE(parse_config("[server]\nhostname = \"mx.example.test\"\n").default_listeners);
+  auto c = parse_config("[[listener]]\nname = \"in\"\naddress = \"127.0.0.1:2525\"\n");
+  EXPECT_FALSE(c.default_listeners);
+  ASSERT_EQ(c.listeners.size(), 1u);
 }
 
 TEST(Config, RenderRoundTrips) {

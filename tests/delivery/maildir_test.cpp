@@ -140,6 +140,33 @@ TEST(Maildir, LineEndsAndSizesMatchAnOctetByOctetReference) {
   }
 }
 
+// BODY=BINARYMIME (RFC 3030 3): every octet as received, across 64 KiB read boundaries; W= still
+// counts each bare LF as CRLF, as Dovecot does for a CRLF file.
+TEST(Maildir, AsReceivedKeepsEveryOctetAndCountsBareLfInTheVirtualSize) {
+  TempDir dir;
+  util::SyncPool pool(2);
+  std::string body = "\r\n\n\r";
+  body += std::string(65530, 'b') + "\r\n\r";  // a CRLF split by the first read's end
+  for (int i = 0; i < 256; ++i) body += static_cast<char>(i);
+  body += std::string("\0\n\r\r\n", 5);
+  const std::string headers = "Return-Path: <a@b.c>\r\n";
+  auto source = write_source(dir.path(), "XX" + body);
+  MaildirBatch batch(pool, "h");
+  batch.stage(dir.path() + "/m", headers, source, 2, 2 + body.size(), {}, LineEnds::AsReceived);
+  ASSERT_FALSE(batch.commit()[0]);
+  auto files = list_dir(dir.path() + "/m/new");
+  ASSERT_EQ(files.size(), 1u);
+  const std::string expected = headers + body;
+  EXPECT_TRUE(read_file(files[0]) == expected) << "the stored octets differ from the source";
+  std::uint64_t bare_lf = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    if (expected[i] == '\n' && (i == 0 || expected[i - 1] != '\r')) ++bare_lf;
+  EXPECT_NE(files[0].find(",S=" + std::to_string(expected.size()) +
+                          ",W=" + std::to_string(expected.size() + bare_lf)),
+            std::string::npos)
+      << files[0];
+}
+
 // Files are opened in tmp/ directly; a Maildir removed (or half removed) between deliveries is
 // created again, not a delivery error.
 TEST(Maildir, RemovedMaildirOrNewFolderIsCreatedAgain) {

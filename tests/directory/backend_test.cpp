@@ -243,8 +243,9 @@ TYPED_TEST(DirectoryBackendTest, ResolvesThroughTheCache) {
   auto caught = directory->resolve("whoever@example.test");
   ASSERT_EQ(caught.mailboxes.size(), 1u);
   EXPECT_EQ(caught.mailboxes[0].address(), "bob@example.test");
+  // The catch-all is an explicit rule for every other address, postmaster included.
   EXPECT_EQ(directory->resolve("postmaster@example.test").mailboxes[0].address(),
-            "kate@example.test");
+            "bob@example.test");
   EXPECT_EQ(directory->resolve("kate@remote.test").status, Status::NotLocal);
 }
 

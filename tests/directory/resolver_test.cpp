@@ -172,19 +172,36 @@ TEST_F(ResolverTest, PostmasterWithoutUsersGoesToFirstDomain) {
   EXPECT_EQ(mailboxes(resolve("Postmaster")), Strings{"postmaster@example.test"});
 }
 
-TEST_F(ResolverTest, PostmasterGoesToFirstUserCreated) {
+// Issue 11: postmaster mail went silently to the oldest mailbox. Where it goes is the
+// administrator's choice (an alias, a mailbox, a catch-all); without one it stays in the
+// dedicated mailbox postmaster@<first local domain>, never in somebody's inbox.
+TEST_F(ResolverTest, PostmasterNeverGoesToAUserByDefault) {
   user("bob@other.test");
   user("kate@example.test");
-  EXPECT_EQ(mailboxes(resolve("postmaster@example.test")), Strings{"bob@other.test"});
+  EXPECT_EQ(mailboxes(resolve("postmaster@example.test")), Strings{"postmaster@example.test"});
+  EXPECT_EQ(mailboxes(resolve("postmaster@other.test")), Strings{"postmaster@example.test"});
+  EXPECT_EQ(mailboxes(resolve("Postmaster")), Strings{"postmaster@example.test"});
 }
 
 TEST_F(ResolverTest, PostmasterAliasOverridesDefault) {
   user("bob@other.test");
   user("kate@example.test");
   alias("postmaster@example.test", {"kate@example.test"});
-  alias("@other.test", {"kate@example.test"});
   EXPECT_EQ(mailboxes(resolve("postmaster@example.test")), Strings{"kate@example.test"});
-  // The postmaster rule comes before the catch-all: postmaster mail reaches a person.
+  // Another domain's postmaster without its own follows the first domain's.
+  EXPECT_EQ(mailboxes(resolve("postmaster@other.test")), Strings{"kate@example.test"});
+  alias("postmaster@other.test", {"bob@other.test"});
+  EXPECT_EQ(mailboxes(resolve("postmaster@other.test")), Strings{"bob@other.test"});
+}
+
+TEST_F(ResolverTest, PostmasterMailboxAndCatchAllAreExplicitChoices) {
+  user("kate@example.test");
+  user("bob@other.test");
+  user("postmaster@example.test");
+  EXPECT_EQ(mailboxes(resolve("postmaster@example.test")), Strings{"postmaster@example.test"});
+  // A catch-all is the administrator's rule for every other address of its domain, postmaster
+  // included (as in Postfix's virtual_alias_maps).
+  alias("@other.test", {"bob@other.test"});
   EXPECT_EQ(mailboxes(resolve("postmaster@other.test")), Strings{"bob@other.test"});
 }
 

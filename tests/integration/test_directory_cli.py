@@ -102,13 +102,15 @@ def test_alias_add_list_del(populated):
                         "b@example.test a@example.test\n"
                         "sales@example.test kate@example.test, chris@example.test\n"
                         "@example.test chris@example.test\n"
-                        "fwd@example.test Someone@remote.test\n")
+                        "fwd@example.test Someone@remote.test\n"
+                        "# postmaster@example.test -> chris@example.test (catch-all @example.test)\n"
+                        "# postmaster@example.org -> chris@example.test (default: as postmaster@example.test)\n")
     assert_silent_success(run("alias", "del", "sales@example.test", "KATE@example.test"))
     assert_silent_success(run("alias", "del", "@example.test"))
     assert_silent_success(run("alias", "del", "fwd@example.test"))
-    assert run("alias", "list").stdout == ("a@example.test kate@example.test\n"
-                                           "b@example.test a@example.test\n"
-                                           "sales@example.test chris@example.test\n")
+    aliases = [l for l in run("alias", "list").stdout.splitlines() if not l.startswith("#")]
+    assert aliases == ["a@example.test kate@example.test", "b@example.test a@example.test",
+                       "sales@example.test chris@example.test"]
 
 
 def test_domain_add_list_del(admin):
@@ -121,19 +123,31 @@ def test_domain_add_list_del(admin):
     assert admin.run("domain", "list").stdout == "example.test\nexample.net\n"
 
 
-def test_empty_lists_print_nothing(admin):
-    for what in ("user", "alias"):
-        r = admin.run(what, "list")
-        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+def test_empty_lists_print_nothing_but_where_postmaster_goes(admin):
+    assert_silent_success(admin.run("user", "add", "gone@example.test", "--password-stdin", input="pw\n"))
+    assert_silent_success(admin.run("user", "del", "gone@example.test"))
+    r = admin.run("user", "list")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    r = admin.run("alias", "list")
+    assert (r.returncode, r.stderr) == (0, "")
+    assert all(l.startswith("# ") for l in r.stdout.splitlines())
+    assert r.stdout.startswith("# postmaster@example.test -> postmaster@example.test (default)\n")
 
 
 def test_embedded_default_data_dir_without_config(tmp_path):
+    """Without any config file the embedded defaults apply, data in ./mailroom-data, and every
+    command says so on stderr (issue 11: it used to be silent)."""
+    env = dict(os.environ)
+    env.pop("MAILROOM_CONFIG", None)
+    notice = ("mailroom: no config file (no -c/--config, $MAILROOM_CONFIG or "
+              f"/etc/mailroom/mailroom.toml): using the embedded defaults, data dir {tmp_path}/mailroom-data\n")
     r = subprocess.run([BIN, "user", "add", "kate@example.test", "--password-stdin"], input="pw\n",
-                       cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert_silent_success(r)
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", notice)
     assert (tmp_path / "mailroom-data" / "directory.db").is_file()
-    r = subprocess.run([BIN, "user", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert r.stdout == "kate@example.test\n"
+    r = subprocess.run([BIN, "user", "list"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert (r.stdout, r.stderr) == ("kate@example.test\n", notice)
 
 
 # --- bad input: exit 2, one line, nothing changed -----------------------------------------------
@@ -291,3 +305,75 @@ def test_terminal_passwords_that_differ_change_nothing(populated):
     assert code == 2, shown
     assert "mailroom: passwords do not match" in shown and "first-try" not in shown, shown
     assert sqlite_dump(populated.db) == before
+
+
+# --- which configuration and data dir (issue 11, defects 8-10) ----------------------------------
+
+def env_without_config():
+    env = dict(os.environ)
+    env.pop("MAILROOM_CONFIG", None)
+    return env
+
+
+def test_list_without_any_config_says_which_data_dir_and_creates_nothing(tmp_path):
+    """`mailroom user list` in an empty directory printed nothing, exited 0 and created
+    ./mailroom-data: it must say that it fell back to the embedded defaults, which data dir that
+    is, and that it does not exist."""
+    for what in ("user", "alias"):
+        r = subprocess.run([BIN, what, "list"], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=60, env=env_without_config())
+        assert r.returncode == 1, (what, r.stdout, r.stderr)
+        assert r.stdout == ""
+        assert "embedded defaults" in r.stderr and "/etc/mailroom/mailroom.toml" in r.stderr, r.stderr
+        assert str(tmp_path / "mailroom-data") in r.stderr and "does not exist" in r.stderr, r.stderr
+        assert not (tmp_path / "mailroom-data").exists()
+    # domain list answers from the embedded config's domains, still without creating anything.
+    r = subprocess.run([BIN, "domain", "list"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=60, env=env_without_config())
+    assert (r.returncode, r.stdout) == (0, "example.test\n"), r.stderr
+    assert not (tmp_path / "mailroom-data").exists()
+
+
+def test_mailroom_config_environment_variable_is_used_by_every_command(admin, tmp_path):
+    env = env_without_config()
+    env["MAILROOM_CONFIG"] = str(admin.config_path)
+    def run(*argv, input=None):
+        return subprocess.run([BIN, *argv], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60, env=env, input=input)
+    assert_silent_success(run("user", "add", "kate@example.test", "--password-stdin", input="pw\n"))
+    assert admin.db.is_file()  # the config's data dir, not ./mailroom-data
+    assert not (tmp_path / "mailroom-data").exists()
+    r = run("user", "list")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "kate@example.test\n", "")
+    r = run("queue", "list")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run("check-config")
+    assert r.returncode == 0, r.stderr
+    assert f'data_dir = "{admin.data_dir}"' in r.stdout
+    # -c/--config wins over the environment.
+    other = tmp_path / "other.toml"
+    other.write_text(f'[server]\ndata_dir = "{tmp_path}/other-data"\n[[listener]]\nname = "in"\n'
+                     f'address = "127.0.0.1:2525"\n')
+    r = run("user", "list", "-c", str(other))
+    assert r.returncode == 1 and str(tmp_path / "other-data") in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("argv", [("user", "list"), ("alias", "list"), ("domain", "list"),
+                                  ("queue", "list"), ("check-config",)])
+@pytest.mark.parametrize("flag", ["-c", "--config"])
+def test_every_command_takes_dash_c(populated, argv, flag):
+    r = subprocess.run([BIN, *argv, flag, str(populated.config_path)], capture_output=True,
+                       text=True, timeout=60, env=env_without_config())
+    assert r.returncode == 0 and r.stderr == "", (r.returncode, r.stderr)
+    assert r.stdout
+
+
+def test_user_add_without_password_stdin_and_no_terminal_names_the_flag(admin):
+    """Not on a terminal and no --password-stdin: it said only "empty password"."""
+    for stdin in (subprocess.DEVNULL, None):
+        r = subprocess.run([BIN, "user", "add", "kate@example.test", "-c", str(admin.config_path)],
+                           capture_output=True, text=True, timeout=60,
+                           **({"stdin": stdin} if stdin is not None else {"input": "typed-pw\n"}))
+        line = assert_one_error_line(r, 2, "--password-stdin")
+        assert "typed-pw" not in line
+    assert not admin.data_dir.exists()  # refused before anything was created

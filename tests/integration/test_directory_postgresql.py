@@ -44,7 +44,7 @@ def test_rows_live_in_postgresql_not_in_data_dir(mailroom, private_postgres):
     hashes = private_postgres.psql(name, "SELECT password_hash FROM mailroom_users")
     assert hashes.startswith("$argon2id$") and "kate-password" not in hashes
     assert not (srv.data_dir / "directory.db").exists()
-    assert cli(srv.config_path, "alias", "list").stdout == "sales@example.test kate@example.test\n"
+    assert cli(srv.config_path, "alias", "list").stdout.splitlines()[0] == "sales@example.test kate@example.test"
 
 
 def test_two_nodes_share_one_directory(mailroom, raw, private_postgres):

@@ -5,11 +5,13 @@ refuse to start with. test_directory_postgresql.py runs the same scenarios on Po
 """
 import base64
 import sqlite3
+import time
 
 from directory_support import (PLAINTEXT_AUTH_LISTENER, TLS_AUTH_LISTENER, assert_not_listening,
                                check_alias_catchall_plus_postmaster, check_deleted_user_gets_550_without_restart,
                                check_domain_added_by_cli_is_accepted, check_seed_003_auth_login, rcpt_reply,
-                               run_serve_expect_failure, sqlite_execute, wait_until)
+                               run_serve_expect_failure, send_message, sqlite_execute, subjects_in,
+                               wait_until)
 
 SQLITE = {"directory": {"backend": "sqlite"}}
 
@@ -21,6 +23,38 @@ def test_seed_003_auth_login_235_and_535(mailroom, raw):
 
 def test_rcpt_to_alias_catchall_plus_address_and_postmaster_land_in_maildirs(mailroom, raw):
     check_alias_catchall_plus_postmaster(mailroom(extra=SQLITE), raw)
+
+
+def test_postmaster_goes_where_alias_list_says_never_to_the_first_user(mailroom, raw):
+    """Issue 11: after `user add kate`, mail to postmaster@ of every local domain silently landed
+    in kate's mailbox. It must go where the administrator says, visibly (`alias list`), and
+    without a choice it is kept in the postmaster mailbox, which alias list names."""
+    srv = mailroom(extra=SQLITE)
+    srv.cli("domain", "add", "example.org")
+    srv.add_user("kate@example.test", "kate-password")
+    listing = srv.cli("alias", "list").stdout
+    assert listing.splitlines() == [
+        "# postmaster@example.test -> postmaster@example.test (default)",
+        "# postmaster@example.org -> postmaster@example.test (default: as postmaster@example.test)",
+        "# postmaster@example.test is a mailbox without a login: choose where postmaster mail goes"
+        " with `mailroom alias add postmaster@example.test ADDRESS`, or read it with"
+        " `mailroom user add postmaster@example.test`"], listing
+    srv.start()
+    port = srv.port()
+    send_message(raw, port, "postmaster@example.test", "first")
+    send_message(raw, port, "Postmaster@Example.ORG", "second")
+    assert subjects_in(srv, "postmaster@example.test", 2) == ["first", "second"]
+    assert not srv.maildir("kate@example.test").exists()
+
+    # The administrator's choice: an alias, shown by alias list, and followed at once.
+    srv.cli("alias", "add", "postmaster@example.test", "kate@example.test")
+    assert srv.cli("alias", "list").stdout.splitlines() == [
+        "postmaster@example.test kate@example.test",
+        "# postmaster@example.test -> kate@example.test (alias)",
+        "# postmaster@example.org -> kate@example.test (default: as postmaster@example.test)"]
+    time.sleep(1.5)  # a running server sees directory changes within a second
+    send_message(raw, port, "postmaster@example.org", "third")
+    assert subjects_in(srv, "kate@example.test", 1) == ["third"]
 
 
 def test_deleted_user_gets_550_on_next_session_without_restart(mailroom, raw):

@@ -7,7 +7,10 @@ kate@example.test. The rules (src/server/recipient_policy.hpp):
     quoted "a@b") names no mailbox: 550 5.1.1;
   * source routes are syntax only and are ignored (RFC 5321 4.1.2, appendix C): the mailbox after
     the colon decides;
-  * address literals are never local; a trailing dot and letter case do not change a domain;
+  * an address literal is local only when it is the server's own address on the connection
+    (RFC 5321 4.1.3): postmaster@[it] is the local postmaster (4.5.1), any other local part
+    under it 550 5.1.1; other literals are not local; a trailing dot and letter case do not
+    change a domain;
   * a domain is local only when equal to a local domain: no suffix or subdomain matching;
   * ORCPT only names the original recipient for DSNs (RFC 3461 4.2), it routes nothing;
   * anything else non-local: 550 5.7.1 Unable to relay.
@@ -36,13 +39,13 @@ VECTORS = {
     "percent_hack": ("TO:<victim%other.org@example.test>", "", UNKNOWN),
     "percent_hack_quoted": ('TO:<"victim%other.org"@example.test>', "", UNKNOWN),
     "percent_hack_plus_address": ("TO:<kate+victim%other.org@example.test>", "", UNKNOWN),
-    "percent_hack_via_literal": ("TO:<victim%other.org@[127.0.0.1]>", "", RELAY),
+    "percent_hack_via_literal": ("TO:<victim%other.org@[127.0.0.1]>", "", UNKNOWN),
     "bang_path": ("TO:<other.org!victim@example.test>", "", UNKNOWN),
     "bang_path_quoted": ('TO:<"other.org!victim"@example.test>', "", UNKNOWN),
     "bang_path_bare": ("TO:<other.org!victim>", "", SYNTAX),
     "quoted_at": ('TO:<"victim@other.org"@example.test>', "", UNKNOWN),
     "quoted_at_no_domain": ('TO:<"victim@other.org">', "", SYNTAX),
-    "quoted_at_via_literal": ('TO:<"victim@other.org"@[127.0.0.1]>', "", RELAY),
+    "quoted_at_via_literal": ('TO:<"victim@other.org"@[127.0.0.1]>', "", UNKNOWN),
     "escaped_at_unquoted": ("TO:<victim\\@other.org@example.test>", "", SYNTAX),
     "source_route": ("TO:<@evil.org:victim@other.org>", "", RELAY),
     "source_route_via_local": ("TO:<@example.test:victim@other.org>", "", RELAY),
@@ -50,10 +53,12 @@ VECTORS = {
     "source_route_literal": ("TO:<@[127.0.0.1]:victim@other.org>", "", SYNTAX),
     "two_domains": ("TO:<victim@other.org@example.test>", "", SYNTAX),
     "two_domains_local_first": ("TO:<kate@example.test@other.org>", "", SYNTAX),
-    "ipv4_literal": ("TO:<victim@[127.0.0.1]>", "", RELAY),
-    "ipv4_literal_postmaster": ("TO:<postmaster@[127.0.0.1]>", "", RELAY),
+    # [127.0.0.1] is the server's own address (it listens there): local, RFC 5321 4.1.3, 4.5.1.
+    "ipv4_literal": ("TO:<victim@[127.0.0.1]>", "", UNKNOWN),
+    "ipv4_literal_postmaster": ("TO:<postmaster@[127.0.0.1]>", "", LOCAL),
+    "other_ipv4_literal_postmaster": ("TO:<postmaster@[127.0.0.2]>", "", RELAY),
     "ipv6_literal": ("TO:<victim@[IPv6:::1]>", "", RELAY),
-    "ipv6_mapped_literal": ("TO:<victim@[IPv6:::ffff:127.0.0.1]>", "", RELAY),
+    "ipv6_mapped_literal": ("TO:<victim@[IPv6:::ffff:127.0.0.1]>", "", UNKNOWN),
     "hex_literal": ("TO:<victim@[0x7f.1]>", "", SYNTAX),
     "ip_without_brackets": ("TO:<victim@127.0.0.1>", "", RELAY),
     "localhost": ("TO:<victim@localhost>", "", RELAY),

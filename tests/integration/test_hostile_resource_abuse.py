@@ -5,12 +5,13 @@ can make the server hold (RSS from /proc while a client sends a 50 MB line or an
 The rules under test (src/server/session*.cpp, src/smtp/line_buffer.cpp, src/smtp/data_reader.cpp):
   * a command line longer than limits.max_command_line_bytes is answered 500 5.5.2 Line too long;
     its excess is discarded as it arrives, never buffered;
-  * a message line longer than limits.max_text_line_bytes refuses the message (500 5.5.2), a
+  * a message line longer than limits.max_text_line_bytes refuses the message (554 5.6.0), a
     message over max_message_size refuses it with 552 5.3.4 whatever SIZE said; both are read to
     their end first and stream to the spool, never into memory;
   * recipients past max_recipients get 452 4.5.3 and are not added;
-  * a BDAT size that is not a number the server can count to closes the session (501 5.5.4, it
-    cannot resynchronise); any other chunk is consumed to its last octet, whatever the reply;
+  * a BDAT size that is not a number the server can count to closes the session (421 4.5.0, it
+    cannot resynchronise); any other chunk is consumed to its last octet, whatever the reply, and
+    a chunk size followed by bad arguments gets 501 5.5.4 after its chunk, and the session goes on;
   * limits.hard_error_limit errors end the session with 421 4.7.0.
 Other resource limits: test_hostile_resource_auth.py, _slowloris.py, _floods.py.
 """
@@ -27,6 +28,9 @@ MB = 1024 * 1024
 # Headroom for a session's buffers and allocator slack; far below what buffering 50 MB would need.
 RSS_GROWTH_LIMIT_KB = 24 * 1024
 LINE_TOO_LONG = (500, "5.5.2 Line too long")
+# After end-of-data only 250, 450-452, 550-554 are valid (RFC 5321 4.3.2): a message line over the
+# limit is a content problem (RFC 3463 X.6.x), not a syntax error of a command.
+TEXT_LINE_TOO_LONG = (554, "5.6.0 Message rejected: text line too long")
 TOO_BIG = (552, "5.3.4 Message size exceeds fixed maximum message size")
 SMALL_MAX = 65536
 
@@ -92,12 +96,12 @@ def test_text_line_limit_refuses_the_message(srv):
     transaction(c)
     c.expect("DATA", 354)
     c.send(b"Subject: ok\r\n\r\n" + b"x" * 1000 + b"\r\n" + b"y" * 1001 + b"\r\n.\r\n")
-    c.expect(None, *LINE_TOO_LONG)
+    c.expect(None, *TEXT_LINE_TOO_LONG)
     assert_nothing_new(srv, before)
     expect_queued(c, [USER], "Subject: ok\r\n\r\n" + "x" * 1000 + "\r\n")
 
 
-@pytest.mark.parametrize("listener_name,expected", [("inbound", TOO_BIG), ("big", LINE_TOO_LONG)])
+@pytest.mark.parametrize("listener_name,expected", [("inbound", TOO_BIG), ("big", TEXT_LINE_TOO_LONG)])
 def test_endless_header_keeps_memory_bounded(srv, listener_name, expected):
     """A 50 MB header line: over max_message_size on one listener, under it on the other (where
     it streams to the spool and is refused for its line length). Either way RSS stays flat and
@@ -205,16 +209,50 @@ def test_size_lie_is_caught_at_end_of_data(srv):
 
 # --- BDAT ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args", ["18446744073709551616", "99999999999999999999999", "-1", "0x10",
-                                  "10 LAST extra", "10 FIRST", "", "1 0"])
-def test_bdat_size_we_cannot_count_closes_the_session(srv, args):
+@pytest.mark.parametrize("args", ["18446744073709551616", "99999999999999999999999", "-1", "-5",
+                                  "0x10", "abc", "", "LAST 10"])
+def test_bdat_size_we_cannot_count_closes_the_session_with_421(srv, args):
+    """RFC 5321 3.8: a server that closes says 421 (4.5.0: RFC 3463 keeps X.5.4 for permanent
+    errors)."""
     before = stored_messages(srv)
     c = connect(srv)
     transaction(c)
     c.send(f"BDAT {args}\r\nMAIL FROM:<x@y>\r\n".encode())
-    c.expect(None, 501, "5.5.4 Invalid BDAT arguments, cannot resynchronize, closing connection")
+    c.expect(None, 421, "4.5.0 Invalid BDAT chunk size, cannot resynchronize, closing transmission channel")
     assert read_until_closed(c) == b""  # the bytes after it were never answered as commands
     assert_nothing_new(srv, before)
+
+
+@pytest.mark.parametrize("args", ["10 LAST extra", "10 FIRST", "10 0", "10 LASTX"])
+def test_bdat_with_known_size_but_bad_arguments_is_skipped_and_the_session_goes_on(srv, args):
+    before = stored_messages(srv)
+    c = connect(srv)
+    transaction(c)
+    c.send(f"BDAT {args}\r\nQUIT\r\nRS\r\nNOOP\r\n".encode())  # 10 octets of chunk, then NOOP
+    c.expect(None, 501, "5.5.4 Invalid arguments")
+    c.expect(None, 250, "2.0.0 OK")
+    assert no_reply_within(c, 0.3)
+    assert_nothing_new(srv, before)
+    # The transaction is still there: no chunk of its message was taken.
+    c.send(b"BDAT 21 LAST\r\nSubject: ok\r\n\r\nbody\r\n")
+    code, lines = c.reply()
+    assert code == 250 and "Queued mail for delivery" in lines[-1], lines
+
+
+def test_bad_bdat_arguments_after_a_chunk_end_the_transaction(srv):
+    """RFC 3030 2: after an error reply to a BDAT the transaction has failed; its message, missing
+    the skipped chunk, is never completed."""
+    before = stored_messages(srv)
+    c = connect(srv)
+    transaction(c)
+    c.send(b"BDAT 3\r\nabc")
+    c.expect(None, 250, "2.0.0 3 octets received")
+    c.send(b"BDAT 2 LAST X\r\nde")
+    c.expect(None, 501, "5.5.4 Invalid arguments")
+    c.send(b"BDAT 1 LAST\r\nf")
+    c.expect(None, 503, "5.5.2 Need mail command")
+    assert_nothing_new(srv, before)
+    expect_queued(c, [USER], "Subject: after\r\n\r\nx\r\n")
 
 
 def test_bdat_chunk_overflowing_the_message_size(srv):

@@ -50,7 +50,8 @@ def test_list_shows_id_size_age_sender_and_recipient_states(deferred):
     assert re.fullmatch(r"\d+s|\d+m\d+s", first[2])
     assert first[3] == "chris@example.test"
     assert "bob@remote.test" in out
-    assert re.search(r"deferred \(1 attempt, next in (\d+[dhms])+\): 4\.4\.3 Host or domain name not found", out)
+    assert re.search(r"deferred \(1 attempt, last (\d+[dhms])+ ago, next in (\d+[dhms])+\): "
+                     r"4\.4\.3 Host or domain name not found", out), out
     assert "kate@example.test" in out and "delivered: 2.0.0" in out
     assert out.rstrip().endswith("in 1 Request.")
 
@@ -70,16 +71,36 @@ def test_show_accepts_every_id_form(deferred, form):
     assert "numbers" not in headers  # headers only, not the body
 
 
-def test_flush_retries_now(deferred):
+def tries_of(srv, qid):
+    return srv.log_text().count(f"queue: id={qid} to=<bob@remote.test> status=deferred")
+
+
+def next_retry_s(srv):
+    """Seconds until the deferred recipient's next retry, from `queue list` ("1h6m", "59m58s")."""
+    out = srv.cli("queue", "list").stdout
+    m = re.search(r"deferred \(\d+ attempts?, last \S+ ago, next in (\S+)\)", out)
+    assert m, out
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([dhms])", m.group(1)))
+
+
+def test_flush_retries_now_without_lengthening_the_backoff(deferred):
+    """Issue 11: a flush counted as an attempt and pushed the next retry further out (min_backoff
+    3600 s: the second retry would come 4000 s after the flush). It retries now, and the
+    recipient keeps its attempt count and the retry it was waiting for."""
     srv, qid = deferred
+    assert tries_of(srv, qid) == 1
+    before = next_retry_s(srv)
     r = srv.cli("queue", "flush", f"<{qid}@{HOSTNAME}>")
     assert f"{qid}: flushed" in r.stdout
-    wait_until(lambda: "deferred (2 attempts" in srv.cli("queue", "list").stdout,
-               what="a second attempt after flush")
+    wait_until(lambda: tries_of(srv, qid) == 2, what="a second try after flush")
+    assert "deferred (1 attempt," in srv.cli("queue", "list").stdout
+    assert next_retry_s(srv) <= before
     r = srv.cli("queue", "flush")
     assert re.search(r"flushed 1 message", r.stdout), r.stdout
-    wait_until(lambda: "deferred (3 attempts" in srv.cli("queue", "list").stdout,
-               what="a third attempt after flush of the whole queue")
+    wait_until(lambda: tries_of(srv, qid) == 3, what="a third try after flush of the whole queue")
+    assert "deferred (1 attempt," in srv.cli("queue", "list").stdout
+    assert next_retry_s(srv) <= before
     assert len(list(srv.maildir("kate@example.test").iterdir())) == 1  # never delivered twice
 
 

@@ -10,6 +10,7 @@
 
 #include "queue/admin_client.hpp"
 #include "queue/runtime.hpp"
+#include "queue/state_db.hpp"
 #include "queue_test_support.hpp"
 #include "spool/queue_file.hpp"
 
@@ -48,12 +49,13 @@ struct Harness {
   }
 
   std::string send(const std::string& sender, std::vector<EnvelopeRecipient> rcpts,
-                   const std::string& message = "Subject: hi\r\n\r\nbody\r\n") {
+                   const std::string& message = "Subject: hi\r\n\r\nbody\r\n",
+                   const std::string& body_type = "7BIT") {
     Envelope e;
     e.id = rt->queue().new_message_id();
     e.sender = sender;
     e.recipients = std::move(rcpts);
-    e.body_type = "7BIT";
+    e.body_type = body_type;
     e.arrival_unix = now->load();
     auto m = rt->queue().begin(e);
     EXPECT_FALSE(m->append(message));
@@ -87,6 +89,23 @@ TEST(DeliverySchedule, LocalRecipientIsDeliveredAtOnceWithTraceHeadersAndLeavesT
             "body\n");
   EXPECT_EQ(h.rt->queued_messages(), 0u);
   EXPECT_FALSE(h.view(id));
+}
+
+// RFC 3030 3: a BODY=BINARYMIME message reaches the Maildir unaltered, its CRLFs included.
+TEST(DeliverySchedule, BinaryMimeMessageIsStoredByteForByte) {
+  Harness h;
+  const std::string message = std::string("Subject: bin\r\n\r\na\r\nb\nc\rd\0\xff\x80\r\n", 24);
+  h.send("chris@contoso.com", {rcpt("kate@example.test")}, message, "BINARYMIME");
+  h.rt->run_deliveries_once();
+  auto files = h.mailbox("kate");
+  ASSERT_EQ(files.size(), 1u);
+  auto text = testing::read_file(files[0]);
+  EXPECT_EQ(
+      text.rfind("Return-Path: <chris@contoso.com>\r\nDelivered-To: kate@example.test\r\n", 0), 0u)
+      << text;
+  ASSERT_GE(text.size(), message.size());
+  EXPECT_TRUE(text.compare(text.size() - message.size(), message.size(), message) == 0)
+      << "the stored message differs from the one queued";
 }
 
 TEST(DeliverySchedule, AliasFansOutOneCopyPerMailbox) {
@@ -141,6 +160,57 @@ TEST(DeliverySchedule, NonLocalRecipientIsDeferredWithExponentialBackoffThenBoun
   EXPECT_NE(text.find("Action: failed\n"), std::string::npos);
   EXPECT_NE(text.find("Status: 4.4.7\n"), std::string::npos);
   EXPECT_EQ(text.find("kate@example.test\nAction"), std::string::npos);
+}
+
+// Issue 11: `mailroom queue flush` counted as an attempt and pushed the next retry further out.
+// A flush retries deferred recipients now; if they defer again, their attempt count and the
+// retry they were waiting for stay as they were (Postfix's postqueue -f does not lengthen the
+// backoff either). The scheduled attempts keep their exponential backoff.
+TEST(DeliverySchedule, AdminFlushRetriesNowWithoutLengtheningTheBackoff) {
+  Harness h;
+  auto id = h.send("chris@example.test", {rcpt("bob@remote.test")});
+  h.rt->run_deliveries_once();
+  ASSERT_EQ(h.view(id)->states[0].attempts, 1u);
+  ASSERT_EQ(h.view(id)->states[0].next_attempt_unix, kStart + 300);
+  auto db = StateDb::open(spool::QueuePaths(h.cfg.queue_dir()).state_db(), false);
+
+  for (auto [at, flush_id] :
+       {std::pair<std::int64_t, std::string>{kStart + 100, id}, {kStart + 200, std::string()}}) {
+    h.now->store(at);
+    db->post_command("flush", flush_id);
+    EXPECT_EQ(h.rt->run_deliveries_once(), 1u) << "flush of " << (flush_id.empty() ? "*" : id);
+    const auto s = h.view(id)->states[0];
+    EXPECT_EQ(s.status, RecipientStatus::Deferred);
+    EXPECT_EQ(s.last_attempt_unix, at);  // it was tried...
+    EXPECT_EQ(s.attempts, 1u);           // ...but the backoff does not count it
+    EXPECT_EQ(s.next_attempt_unix, kStart + 300);
+  }
+  // Nothing more happens before the scheduled retry, which counts and doubles the backoff.
+  h.now->store(kStart + 299);
+  EXPECT_EQ(h.rt->run_deliveries_once(), 0u);
+  h.now->store(kStart + 300);
+  h.rt->run_deliveries_once();
+  EXPECT_EQ(h.view(id)->states[0].attempts, 2u);
+  EXPECT_EQ(h.view(id)->states[0].next_attempt_unix, kStart + 300 + 600);
+}
+
+// Without a running server, `queue flush` is left for the next start, with the same rule.
+TEST(DeliverySchedule, OfflineFlushIsCarriedOutAtStartWithoutLengtheningTheBackoff) {
+  Harness h;
+  auto id = h.send("chris@example.test", {rcpt("bob@remote.test")});
+  h.rt->run_deliveries_once();
+  h.rt.reset();  // the server stops
+  h.now->store(kStart + 100);
+  auto r =
+      run_admin_command(spool::QueuePaths(h.cfg.queue_dir()), "flush", id, std::chrono::seconds(1));
+  EXPECT_EQ(r.exit_code, 0) << r.text;
+  EXPECT_EQ(h.view(id)->states[0].next_attempt_unix, kStart + 300);  // nothing changed yet
+  h.start();
+  h.rt->run_deliveries_once();
+  const auto s = h.view(id)->states[0];
+  EXPECT_EQ(s.last_attempt_unix, kStart + 100);
+  EXPECT_EQ(s.attempts, 1u);
+  EXPECT_EQ(s.next_attempt_unix, kStart + 300);
 }
 
 TEST(DeliverySchedule, UnknownUserAtDeliveryFailsAndBouncesUnlessNotifyNeverOrNullSender) {

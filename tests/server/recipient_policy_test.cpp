@@ -77,6 +77,36 @@ TEST(RecipientPolicy, RelayTricksNeverRelay) {
   }
 }
 
+// RFC 5321 4.1.3, 4.5.1: an address literal of this server's own address names this host, so
+// postmaster@[our address] is the local postmaster (it was refused as relay). Other local parts
+// under a literal name no mailbox here: 550 5.1.1, still never relayed.
+TEST(RecipientPolicy, OwnAddressLiteralIsLocal) {
+  FakeDirectory dir;
+  auto l = listener(config::RelayMode::None);
+  server::RecipientPolicy p(l, dir);
+  server::ClientIdentity anon{"192.0.2.1", false};
+  const std::string ours = "198.51.100.7";
+  for (const char* own : {"<postmaster@[198.51.100.7]>", "<PostMaster@[198.51.100.7]>",
+                          "<postmaster@[IPv6:::ffff:198.51.100.7]>"}) {
+    auto d = p.check(rcpt(own), anon, ours);
+    EXPECT_TRUE(d.accepted) << own;
+    EXPECT_FALSE(d.relayed) << own;
+    EXPECT_EQ(d.address, "postmaster@example.test") << own;
+  }
+  for (const char* unknown : {"<kate@[198.51.100.7]>", "<\"victim@other.org\"@[198.51.100.7]>",
+                              "<postmaster%other.org@[198.51.100.7]>"}) {
+    auto d = p.check(rcpt(unknown), anon, ours);
+    EXPECT_EQ(d.reply.wire(), "550 5.1.1 User unknown\r\n") << unknown;
+    EXPECT_FALSE(d.relayed) << unknown;
+  }
+  EXPECT_EQ(p.check(rcpt("<postmaster@[198.51.100.8]>"), anon, ours).reply.wire(),
+            "550 5.7.1 Unable to relay\r\n");
+  server::ClientIdentity v6{"2001:db8::1", false};
+  EXPECT_TRUE(p.check(rcpt("<postmaster@[IPv6:2001:DB8::25]>"), v6, "2001:db8::25").accepted);
+  EXPECT_FALSE(p.check(rcpt("<postmaster@[IPv6:2001:db8::26]>"), v6, "2001:db8::25").accepted);
+  EXPECT_FALSE(p.check(rcpt("<postmaster@[198.51.100.7]>"), anon).accepted);  // ours unknown
+}
+
 TEST(RecipientPolicy, RelayRules) {
   FakeDirectory dir;
   auto auth = listener(config::RelayMode::Authenticated);

@@ -189,7 +189,19 @@ TEST(Domain, HeloArgument) {
   EXPECT_FALSE(is_valid_helo_argument("192.0.2.300]"));
   EXPECT_FALSE(is_valid_helo_argument("[192.0.2.300]"));
   EXPECT_FALSE(is_valid_helo_argument("contoso.com extra"));
-  EXPECT_FALSE(is_valid_helo_argument("my_pc"));
+}
+
+// Issue 11: real hosts (Windows machines above all) have underscores in their names, and Postfix
+// accepts them in HELO; names that are really broken stay refused.
+TEST(Domain, HeloArgumentAcceptsUnderscoresLikePostfix) {
+  for (const char* name : {"my_pc", "foo_bar.example", "DESKTOP_7F3K.corp.example", "_dc.example",
+                           "a_.example", "host_1.", "\xc3\xa9t\xc3\xa9_1.example"})
+    EXPECT_TRUE(is_valid_helo_argument(name)) << name;
+  for (const char* name : {"bad_domain!", "-bad-.example", "foo..bar", ".foo", "foo bar", "a/b",
+                           "a@b", "a_b.-x", "\xff_bad"})
+    EXPECT_FALSE(is_valid_helo_argument(name)) << name;
+  EXPECT_FALSE(is_valid_helo_argument(std::string(64, '_') + ".example"));
+  EXPECT_FALSE(is_valid_domain("foo_bar.example", false));  // addresses keep RFC 5321 LDH
 }
 
 TEST(Domain, Normalize) {

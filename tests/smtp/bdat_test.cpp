@@ -37,6 +37,18 @@ TEST(BdatArgs, Invalid) {
   }
 }
 
+// Issue 11: "BDAT 5 LAST EXTRA" is refused, but its chunk size is known: the session skips the
+// 5 octets and goes on. Without a size it cannot tell chunk bytes from commands.
+TEST(BdatArgs, AnnouncedSizeOfARefusedCommand) {
+  EXPECT_EQ(announced_chunk_size("5 LAST EXTRA"), 5u);
+  EXPECT_EQ(announced_chunk_size("10 FIRST"), 10u);
+  EXPECT_EQ(announced_chunk_size(" 7\tLASTX"), 7u);
+  EXPECT_EQ(announced_chunk_size("1000 LAST"), 1000u);
+  for (const char* unknown : {"", " ", "abc", "-5", "+1", "0x10", "LAST", "LAST 10", "10abc",
+                              "18446744073709551616", "99999999999999999999"})
+    EXPECT_FALSE(announced_chunk_size(unknown)) << unknown;
+}
+
 TEST(DecimalU64, Bounds) {
   EXPECT_EQ(parse_decimal_u64("0"), 0u);
   EXPECT_EQ(parse_decimal_u64("37748736"), 37748736u);

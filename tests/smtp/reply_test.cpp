@@ -58,6 +58,22 @@ TEST(Reply, ClassesAndClosingCodes) {
   EXPECT_TRUE(replies::too_many_errors().closes());
   EXPECT_TRUE(replies::closing().closes());
   EXPECT_FALSE(replies::local_error().closes());
+  // RFC 5321 3.8: a server that closes the connection says 421; RFC 3463 classes the enhanced
+  // code with the reply (4.x.x), and X.5.4/X.5.2 are "useful only as a permanent error".
+  EXPECT_TRUE(replies::bdat_syntax_closing().closes());
+  EXPECT_EQ(replies::bdat_syntax_closing().enhanced, "4.5.0");
+}
+
+// RFC 5321 4.3.2: after end-of-data only 250, 450-452 and 550-554 are valid replies; the
+// command-line "500 5.5.2 Line too long" was sent there for an over-long message line.
+TEST(Reply, RefusalsAfterEndOfDataUseCodesValidThere) {
+  for (const auto& r :
+       {replies::data_line_too_long(), replies::bare_newline(), replies::message_too_big(),
+        replies::insufficient_storage(), replies::local_error()}) {
+    EXPECT_TRUE((r.code >= 450 && r.code <= 452) || (r.code >= 550 && r.code <= 554)) << r.wire();
+  }
+  EXPECT_EQ(replies::data_line_too_long().wire(),
+            "554 5.6.0 Message rejected: text line too long\r\n");
 }
 
 TEST(Reply, SanitizeTextNeverLetsALineBreakThrough) {

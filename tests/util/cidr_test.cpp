@@ -27,3 +27,19 @@ TEST(Cidr, RejectsGarbage) {
   EXPECT_FALSE(Cidr::parse("1.2.3.4/"));
   EXPECT_FALSE(Cidr::parse("host.example"));
 }
+
+// Issue 11: "192.168.1.1/24" was taken silently; config names the network it probably meant.
+TEST(Cidr, HostBitsAndNetwork) {
+  auto r = Cidr::parse("192.168.1.1/24");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->has_host_bits());
+  EXPECT_EQ(r->network().to_string(), "192.168.1.0/24");
+  EXPECT_FALSE(Cidr::parse("192.168.1.0/24")->has_host_bits());
+  EXPECT_FALSE(Cidr::parse("192.168.1.1")->has_host_bits());
+  EXPECT_FALSE(Cidr::parse("0.0.0.0/0")->has_host_bits());
+  EXPECT_TRUE(Cidr::parse("10.1.2.3/0")->has_host_bits());
+  EXPECT_EQ(Cidr::parse("172.16.5.4/12")->network().to_string(), "172.16.0.0/12");
+  EXPECT_EQ(Cidr::parse("2001:db8::1/64")->network().to_string(), "2001:db8::/64");
+  EXPECT_FALSE(Cidr::parse("2001:db8::/64")->has_host_bits());
+  EXPECT_TRUE(Cidr::parse("::ffff:10.0.0.1/104")->has_host_bits());
+}
