@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 
 #include "client/probe.hpp"
@@ -53,6 +54,12 @@ std::string local_hostname() {
   return buf;
 }
 
+void insert_after_banner(std::vector<ProbeStep>& steps, ProbeStep step) {
+  auto banner = std::find_if(steps.begin(), steps.end(),
+                             [](const ProbeStep& s) { return s.step == Step::Banner; });
+  steps.insert(banner == steps.end() ? steps.end() : banner + 1, std::move(step));
+}
+
 struct HostTarget {
   std::string name;
   std::vector<asio::ip::address> addresses;
@@ -73,7 +80,7 @@ class Prober {
     auto target = parse_target(o_.target);
     std::vector<HostTarget> hosts = co_await find_hosts(target);
     const std::uint16_t port = target.port.value_or(o_.port);
-    domain_ = target.domain ? target.host : target.host;
+    domain_ = target.host;
     for (auto& h : hosts) {
       HostProbe probe;
       probe.host = h.name;
@@ -133,11 +140,7 @@ class Prober {
       } else {
         s.verdict = Verdict::Fail;
         s.summary = fmt::format("MX lookup for {} failed: {}", t.host, dns::to_string(mx.status));
-        s.causes = mx.status == dns::Status::NxDomain
-                       ? std::vector<std::string>{"The domain does not exist (check the spelling)"}
-                       : std::vector<std::string>{
-                             "The DNS server does not answer or fails "
-                             "(check --dns or /etc/resolv.conf)"};
+        s.causes = mx_failure_causes(mx.status);
       }
       report_.dns.push_back(std::move(s));
       if (!o_.all_mx && names.size() > 1) names.resize(1);
@@ -194,8 +197,11 @@ class Prober {
     where.server_name = h.name;
     const bool ready = co_await client->open(where);
     probe.tls = client->tls();
-    append_steps(probe, steps_from_transcript(transcript, client->failure()));
-    co_await check_ptr(h, probe, client->banner());
+    std::vector<ProbeStep> opened = steps_from_transcript(transcript, client->failure());
+    // The PTR check belongs right after the banner it is about.
+    std::optional<ProbeStep> ptr = co_await check_ptr(h, probe, client->banner());
+    if (ptr) insert_after_banner(opened, std::move(*ptr));
+    append_steps(probe, std::move(opened));
     if (auto signs = inspection_signs(transcript)) {
       ProbeStep s;
       s.step = Step::Banner;
@@ -206,9 +212,9 @@ class Prober {
     }
     if (!ready) co_return;
 
-    const std::string from = o_.from.empty() ? "probe@" + ehlo_ : o_.from;
+    const std::string from = sender();
     std::vector<std::string> to = o_.to;
-    if (to.empty()) to.push_back("postmaster@" + (domain_.empty() ? h.name : domain_));
+    if (to.empty()) to.push_back(first_recipient(h));
     smtp::OutboundMessage m;
     m.sender = from;
     for (const auto& r : to) m.recipients.push_back({r, 0, ""});
@@ -233,7 +239,10 @@ class Prober {
       for (auto& s : steps) {
         if (s.step != Step::Rcpt) continue;
         s.step = Step::RelayTest;
-        if (s.verdict == Verdict::Ok) {
+        if (s.verdict == Verdict::Ok && o_.user) {
+          s.summary =
+              "accepted for this authenticated client, as relaying after AUTH may be: " + s.summary;
+        } else if (s.verdict == Verdict::Ok) {
           s.verdict = Verdict::Fail;
           s.causes = {"OPEN RELAY: the server accepts mail for " + o_.relay_recipient +
                           ", a domain it is not responsible for, from an unauthenticated client",
@@ -256,31 +265,57 @@ class Prober {
     }
   }
 
-  asio::awaitable<void> check_ptr(const HostTarget& h, HostProbe& probe,
-                                  const std::optional<std::vector<std::string>>& banner) {
-    if (!banner || banner->empty()) co_return;
-    const auto& line = banner->front();
-    auto start = line.find_first_not_of("0123456789- ");
-    if (start == std::string::npos) co_return;
-    std::string name = line.substr(start, line.find(' ', start) - start);
+  asio::awaitable<std::optional<ProbeStep>> check_ptr(
+      const HostTarget& h, const HostProbe& probe,
+      const std::optional<std::vector<std::string>>& banner) {
+    std::optional<ProbeStep> none;
+    if (!banner || banner->empty()) co_return none;
+    const std::string name = banner_host(banner->front());
+    if (name.empty()) co_return none;
     dns::PtrAnswer ptr = co_await resolver_.ptr(h.addresses.front());
+    co_return ptr_step(name, probe.address, ptr);
+  }
+
+  // Plain functions for what the coroutine reports: GCC 12 mishandles class-type conditional
+  // expressions in coroutine bodies.
+  std::string sender() const { return o_.from.empty() ? "probe@" + ehlo_ : o_.from; }
+  std::string first_recipient(const HostTarget& h) const {
+    if (!o_.to.empty()) return o_.to.front();
+    return "postmaster@" + (domain_.empty() ? h.name : domain_);
+  }
+  static std::vector<std::string> mx_failure_causes(dns::Status status) {
+    if (status == dns::Status::NxDomain) return {"The domain does not exist (check the spelling)"};
+    return {"The DNS server does not answer or fails (check --dns or /etc/resolv.conf)"};
+  }
+
+  static std::string banner_host(const std::string& line) {
+    auto start = line.find_first_not_of("0123456789- ");
+    if (start == std::string::npos) return "";
+    return line.substr(start, line.find(' ', start) - start);
+  }
+
+  static ProbeStep ptr_step(const std::string& name, const std::string& address,
+                            const dns::PtrAnswer& ptr) {
     ProbeStep s;
     s.step = Step::Banner;
     bool match = false;
     for (const auto& p : ptr.hosts) match = match || util::iequals(p, name);
     if (match) {
-      s.summary = fmt::format("banner name {} matches the PTR of {}", name, probe.address);
-    } else {
-      s.verdict = Verdict::Warn;
-      s.summary = ptr.hosts.empty() ? fmt::format("{} has no PTR record ({}); the banner says {}",
-                                                  probe.address, dns::to_string(ptr.status), name)
-                                    : fmt::format("the banner says {}, the PTR of {} says {}", name,
-                                                  probe.address, ptr.hosts.front());
-      s.causes = {
-          "Receivers check that a sending host's name and PTR agree; a mismatch costs "
-          "reputation when this host sends mail"};
+      s.summary = fmt::format("banner name {} matches the PTR of {}", name, address);
+      return s;
     }
-    probe.steps.push_back(std::move(s));
+    s.verdict = Verdict::Warn;
+    if (ptr.hosts.empty()) {
+      s.summary = fmt::format("{} has no PTR record ({}); the banner says {}", address,
+                              dns::to_string(ptr.status), name);
+    } else {
+      s.summary = fmt::format("the banner says {}, the PTR of {} says {}", name, address,
+                              ptr.hosts.front());
+    }
+    s.causes = {
+        "Receivers check that a sending host's name and PTR agree; a mismatch costs "
+        "reputation when this host sends mail"};
+    return s;
   }
 
   asio::awaitable<void> security_checks(const HostTarget& h, HostProbe& probe);
@@ -305,9 +340,8 @@ asio::awaitable<void> Prober::security_checks(const HostTarget& h, HostProbe& pr
     steps.push_back(co_await check_starttls_injection(raw, where, ehlo_));
     raw.close();
   }
-  const std::string from = o_.from.empty() ? "probe@" + ehlo_ : o_.from;
-  const std::string to =
-      o_.to.empty() ? "postmaster@" + (domain_.empty() ? h.name : domain_) : o_.to.front();
+  const std::string from = sender();
+  const std::string to = first_recipient(h);
   struct Lookalike {
     std::string_view name, bytes;
   };

@@ -189,9 +189,9 @@ std::vector<ProbeStep> steps_from_transcript(const Transcript& transcript,
     current.summary = failure->reply.summary();
     current.causes = causes_for_network(
         current.step, failure->cause == smtp::FailureCause::Timeout ? NetworkFailure::TimedOut
-                       : failure->cause == smtp::FailureCause::MalformedReply
-                           ? NetworkFailure::Malformed
-                           : NetworkFailure::ClosedMidReply);
+                      : failure->cause == smtp::FailureCause::MalformedReply
+                          ? NetworkFailure::Malformed
+                          : NetworkFailure::ClosedMidReply);
     steps.push_back(std::move(current));
   } else if (failure) {
     bool reported = false;

@@ -395,6 +395,10 @@ asio::awaitable<void> SmtpClient::pump() {
     if (session_.state() == ClientState::Ready && session_.replies_awaited() == 0) {
       if (!message_number_ || message_finished_ || !body_) break;
     }
+    // Events may have made the engine write (the EHLO after a TLS handshake, say): send that
+    // before waiting for the reply to it.
+    co_await flush();
+    if (!connected_) continue;
     co_await read_once();
   }
   if (session_.finished()) close();
