@@ -1,5 +1,7 @@
 // `mailroom queue list|show|flush|delete|bounce`: postqueue/postsuper for mailroom. Works
 // whether or not a server runs on the same data dir (queue/admin_client.hpp explains how).
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -7,6 +9,8 @@
 #include "cli/commands.hpp"
 #include "cli/config_lookup.hpp"
 #include "config/config.hpp"
+#include "delivery/router.hpp"
+#include "directory/directory.hpp"
 #include "queue/admin_client.hpp"
 #include "spool/message_id.hpp"
 #include "spool/queue_file.hpp"
@@ -23,6 +27,34 @@ struct QueueOptions {
 
 spool::QueuePaths load_paths(const QueueOptions& o) {
   return spool::QueuePaths(load_command_config(o.config_path).config.queue_dir());
+}
+
+// Where each recipient would go now, by the same router the server uses. Without a readable
+// directory (a fresh data dir) the column is left out rather than guessed.
+queue::NextHop next_hop_for(const QueueOptions& o) {
+  const auto cfg = load_command_config(o.config_path).config;
+  // Listing must not create a directory database as a side effect.
+  if (cfg.directory.backend == "sqlite" && ::access(cfg.directory_db_path().c_str(), R_OK) != 0)
+    return {};
+  std::shared_ptr<delivery::Router> router;
+  try {
+    router = std::make_shared<delivery::Router>(delivery::router_options(cfg.delivery),
+                                                directory::open_directory(cfg));
+  } catch (const std::exception&) {
+    return {};
+  }
+  return [router](const std::string& recipient) {
+    auto route = router->route(recipient);
+    if (!route.failure.empty()) return std::string("none (") + route.failure + ")";
+    std::string out;
+    for (const auto& d : route.destinations) {
+      if (!out.empty()) out += ", ";
+      out += d.transport == delivery::Transport::Maildir
+                 ? std::string("maildir")
+                 : std::string(delivery::to_string(d.transport)) + " " + d.nexthop;
+    }
+    return out;
+  };
 }
 
 void finish(const queue::AdminResult& r) {
@@ -57,7 +89,8 @@ void add_queue_commands(CLI::App& app) {
   list->callback([opts] {
     run_guarded([&] {
       auto paths = load_paths(*opts);
-      std::cout << queue::format_listing(queue::read_queue(paths), std::time(nullptr));
+      std::cout << queue::format_listing(queue::read_queue(paths), std::time(nullptr),
+                                         next_hop_for(*opts));
     });
   });
 
@@ -79,7 +112,7 @@ void add_queue_commands(CLI::App& app) {
         std::cerr << "mailroom: " << opts->id << ": not in the queue\n";
         throw CLI::RuntimeError(1);
       }
-      std::cout << queue::format_details(*m, headers, std::time(nullptr));
+      std::cout << queue::format_details(*m, headers, std::time(nullptr), next_hop_for(*opts));
     });
   });
 

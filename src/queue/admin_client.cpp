@@ -169,7 +169,8 @@ std::vector<QueuedMessageView> read_queue(const spool::QueuePaths& paths) {
   return out;
 }
 
-std::string format_listing(const std::vector<QueuedMessageView>& messages, std::int64_t now) {
+std::string format_listing(const std::vector<QueuedMessageView>& messages, std::int64_t now,
+                           const NextHop& next_hop) {
   if (messages.empty()) return "Mail queue is empty\n";
   std::string out = fmt::format("{:<22} {:>9} {:>7}  {}\n", "-Queue ID-", "--Size--", "--Age--",
                                 "-Sender/Recipient-------");
@@ -179,9 +180,12 @@ std::string format_listing(const std::vector<QueuedMessageView>& messages, std::
     out +=
         fmt::format("{:<22} {:>9} {:>7}  {}\n", m.envelope.id, m.size,
                     format_age(now - m.envelope.arrival_unix), display_sender(m.envelope.sender));
-    for (std::size_t i = 0; i < m.envelope.recipients.size(); ++i)
-      out += fmt::format("{:42}{}\n{:46}{}\n", "", m.envelope.recipients[i].address, "",
+    for (std::size_t i = 0; i < m.envelope.recipients.size(); ++i) {
+      const auto& address = m.envelope.recipients[i].address;
+      std::string hop = next_hop && !m.states[i].is_final() ? next_hop(address) : "";
+      out += fmt::format("{:42}{}{}\n{:46}{}\n", "", address, hop.empty() ? "" : " via " + hop, "",
                          describe_state(m.states[i], now));
+    }
     out += "\n";
   }
   out += fmt::format("-- {} Kbytes in {} Request{}.\n", (total + 1023) / 1024, messages.size(),
@@ -189,8 +193,8 @@ std::string format_listing(const std::vector<QueuedMessageView>& messages, std::
   return out;
 }
 
-std::string format_details(const QueuedMessageView& m, const std::string& headers,
-                           std::int64_t now) {
+std::string format_details(const QueuedMessageView& m, const std::string& headers, std::int64_t now,
+                           const NextHop& next_hop) {
   const auto& e = m.envelope;
   std::string out;
   out += fmt::format("Queue-ID: {}\n", e.id);
@@ -217,6 +221,12 @@ std::string format_details(const QueuedMessageView& m, const std::string& header
     out +=
         fmt::format("  {} (NOTIFY={}{}): {}\n", r.address, notify,
                     r.orcpt.empty() ? "" : " ORCPT=" + r.orcpt, describe_state(m.states[i], now));
+    const auto& s = m.states[i];
+    if (next_hop && !s.is_final())
+      if (auto hop = next_hop(r.address); !hop.empty())
+        out += fmt::format("    next hop: {}\n", hop);
+    if (!s.remote_mta.empty())
+      out += fmt::format("    last reply from {}: {}\n", s.remote_mta, s.diagnostic);
   }
   out += "Headers:\n";
   out += headers;

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,10 +38,15 @@ std::optional<QueuedMessageView> read_queued_message(const spool::QueuePaths& pa
                                                      const std::string& id);
 
 // postqueue -p style: one block per message, recipients with state and last error.
-std::string format_listing(const std::vector<QueuedMessageView>& messages, std::int64_t now);
+// Where a recipient goes next ("smtp fabrikam.com", "relayhost [smtp.isp.example]:587",
+// "maildir", "lmtp unix:/run/dovecot/lmtp"); empty to leave it out.
+using NextHop = std::function<std::string(const std::string& recipient)>;
+
+std::string format_listing(const std::vector<QueuedMessageView>& messages, std::int64_t now,
+                           const NextHop& next_hop = {});
 // Envelope, per-recipient states and the message's header section.
 std::string format_details(const QueuedMessageView& message, const std::string& headers,
-                           std::int64_t now);
+                           std::int64_t now, const NextHop& next_hop = {});
 
 struct AdminResult {
   int exit_code = 0;

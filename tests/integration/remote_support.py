@@ -4,12 +4,33 @@
     sink = RemoteServer("127.0.0.2", port, rcpt_replies={"nobody@dom.test": "550 5.1.1 No such user"})
     ...; sink.messages -> [Received(mail_from, rcpt_tos, data)]
 """
+import random
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
+
+
+def free_port_on(*hosts):
+    """A TCP port that nothing listens on at any of `hosts` (127.0.0.x addresses share ports with
+    127.0.0.1 only in name: each address has its own listeners)."""
+    for _ in range(200):
+        port = random.randint(20000, 60000)
+        ok = True
+        for host in ("127.0.0.1",) + hosts:
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return port
+    raise RuntimeError("no free port on " + ", ".join(hosts))
 
 
 @dataclass

@@ -10,10 +10,9 @@ import re
 
 import pytest
 
-from conftest import free_port
 from dns_support import DnsServer
 from queue_support import maildir_messages, send_message, wait_until
-from remote_support import RemoteServer
+from remote_support import RemoteServer, free_port_on
 
 RELAY = {"name": "inbound", "tls": "none", "auth": "none", "relay": "ranges",
          "relay_ranges": ["127.0.0.0/8"]}
@@ -43,7 +42,7 @@ def body_of(received):
 
 @pytest.fixture
 def port():
-    return free_port()
+    return free_port_on("127.0.0.2", "127.0.0.3", "127.0.0.4")
 
 
 def test_preferred_mx_gets_the_message_byte_for_byte(mailroom, port):
