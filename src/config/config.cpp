@@ -298,6 +298,8 @@ ListenerConfig read_listener(const toml::table& t, const std::string& path) {
   r.read_uint("max_connections", l.max_connections, 1, 1000000);
   r.read_uint("max_connections_per_client", l.max_connections_per_client, 1, 1000000);
   r.read_uint("max_connection_rate_per_client", l.max_connection_rate_per_client, 0, 100000000);
+  r.read("enforce_sender_login", l.enforce_sender_login);
+  r.read("sender_login_exceptions", l.sender_login_exceptions);
   r.reject_unknown_keys();
   if (l.name.empty()) r.fail("name", "must not be empty");
   check_address(r.key_path("address"), l.address);
@@ -581,6 +583,8 @@ std::string render_config(const Config& c) {
     o += fmt::format("max_connections = {}\n", l.max_connections);
     o += fmt::format("max_connections_per_client = {}\n", l.max_connections_per_client);
     o += fmt::format("max_connection_rate_per_client = {}\n", l.max_connection_rate_per_client);
+    o += fmt::format("enforce_sender_login = {}\n", l.enforce_sender_login);
+    o += fmt::format("sender_login_exceptions = {}\n", quote_list(l.sender_login_exceptions));
   }
   auto& m = c.limits;
   o += "\n[limits]\n";

@@ -51,6 +51,10 @@ struct ListenerConfig {
   // New sessions one client address may open per limits.client_rate_window_s; beyond it the
   // session gets a 421 greeting. 0 = off (Postfix smtpd_client_connection_rate_limit).
   std::uint32_t max_connection_rate_per_client = 0;
+  // An authenticated user may send only as an address it owns: its mailbox, a plus form of it,
+  // or an alias that delivers to it (Postfix's reject_sender_login_mismatch); else 553 5.7.1.
+  bool enforce_sender_login = true;
+  std::vector<std::string> sender_login_exceptions;  // logins allowed any sender (a web mailer)
 };
 
 // Limits shared by all listeners; names and defaults follow Postfix's smtpd_* parameters.

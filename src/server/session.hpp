@@ -29,6 +29,7 @@
 #include "smtp/command.hpp"
 #include "smtp/line_buffer.hpp"
 #include "smtp/mail_args.hpp"
+#include "smtp/missing_header_fields.hpp"
 #include "smtp/reply.hpp"
 #include "smtp/session_state.hpp"
 
@@ -44,6 +45,8 @@ struct Transaction {
   std::unique_ptr<queue::IncomingMessage> bdat_message;
   smtp::BdatBody bdat_body;  // size and bare CR/LF across all chunks
   bool bdat_failed = false;  // a chunk was refused: refuse the rest, consume their bytes
+  // Authenticated submission (RFC 6409 8): Date and Message-ID added when missing.
+  std::unique_ptr<smtp::MissingHeaderFields> submission_fixups;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -92,6 +95,9 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> commit_message(std::unique_ptr<queue::IncomingMessage> msg);
   std::unique_ptr<queue::IncomingMessage> begin_message(std::error_code& ec);
   std::string received_header(const std::string& message_id) const;
+  std::error_code append_body(queue::IncomingMessage& msg, std::string_view bytes);
+  std::error_code finish_body(queue::IncomingMessage& msg);
+  bool sender_owned(const smtp::Address& sender) const;
   bool data_rate_too_low(Clock::time_point started, std::uint64_t bytes) const;
 
   // --- AUTH (session_auth.cpp) ---

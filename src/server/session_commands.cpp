@@ -6,6 +6,7 @@
 #include "server/session.hpp"
 #include "smtp/address.hpp"
 #include "smtp/ehlo_keywords.hpp"
+#include "util/ascii.hpp"
 
 namespace mailroom::server {
 
@@ -62,9 +63,35 @@ void Session::on_mail(const smtp::Command& cmd) {
     return reply(smtp::replies::unrecognized_parameter());
   if (args.size && *args.size > rt_.listener.max_message_size)
     return reply(smtp::replies::message_too_big());
+  if (!auth_user_.empty() && !args.sender.is_null && !sender_owned(args.sender)) {
+    spdlog::warn("session={} client={} event=sender_login_mismatch user=\"{}\" from=<{}>", id_,
+                 client_ip_, smtp::sanitize_text(auth_user_, 128),
+                 smtp::sanitize_text(args.sender.str()));
+    return reply(smtp::replies::sender_not_owned(args.sender.str(), auth_user_));
+  }
   tx_.mail = std::move(args);
   log_state(state_.mail());
   reply(smtp::replies::sender_ok());
+}
+
+// RFC 6409 6.1: the MSA may refuse a sender the authenticated user is not allowed to use.
+bool Session::sender_owned(const smtp::Address& sender) const {
+  const auto& l = rt_.listener;
+  if (!l.enforce_sender_login) return true;
+  for (const auto& login : l.sender_login_exceptions)
+    if (util::iequals(login, auth_user_)) return true;
+  // The login's mailbox: a bare login name is a mailbox of the first local domain (directory.hpp).
+  std::string mailbox = auth_user_;
+  if (mailbox.find('@') == std::string::npos) {
+    auto domains = rt_.directory->local_domains();
+    if (domains.empty()) return false;
+    mailbox += "@" + domains.front();
+  }
+  auto res = rt_.directory->resolve(sender.str());
+  if (res.status != directory::Resolution::Status::Ok) return false;
+  for (const auto& mb : res.mailboxes)
+    if (util::iequals(mb.address(), mailbox)) return true;
+  return false;
 }
 
 void Session::on_rcpt(const smtp::Command& cmd) {

@@ -12,6 +12,7 @@
 #include "server/session.hpp"
 #include "smtp/bdat.hpp"
 #include "smtp/data_reader.hpp"
+#include "spool/message_id.hpp"
 #include "util/rfc5322_date.hpp"
 
 namespace mailroom::server {
@@ -78,9 +79,26 @@ std::unique_ptr<queue::IncomingMessage> Session::begin_message(std::error_code& 
   env.listener = rt_.listener.name;
   env.arrival_unix = std::time(nullptr);
   auto header = received_header(env.id);
+  if (!auth_user_.empty())
+    tx_.submission_fixups = std::make_unique<smtp::MissingHeaderFields>(
+        util::rfc5322_now(), spool::message_id_header_value(env.id, rt_.cfg.server.hostname));
   auto msg = rt_.queue.begin(std::move(env));
   ec = msg->append(header);
   return msg;
+}
+
+std::error_code Session::append_body(queue::IncomingMessage& msg, std::string_view bytes) {
+  if (!tx_.submission_fixups) return msg.append(bytes);
+  std::string out;
+  tx_.submission_fixups->feed(bytes, out);
+  return out.empty() ? std::error_code() : msg.append(out);
+}
+
+std::error_code Session::finish_body(queue::IncomingMessage& msg) {
+  if (!tx_.submission_fixups) return {};
+  std::string out;
+  tx_.submission_fixups->finish(out);
+  return out.empty() ? std::error_code() : msg.append(out);
 }
 
 asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMessage> msg) {
@@ -120,7 +138,7 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
   auto consume = [&](std::string_view in) {
     content.clear();
     std::size_t used = reader.feed(in, content);
-    if (!store_ec && !content.empty() && !reader.too_big()) store_ec = msg->append(content);
+    if (!store_ec && !content.empty() && !reader.too_big()) store_ec = append_body(*msg, content);
     if (reader.done()) lines_.append(in.substr(used));  // pipelined commands after the dot
   };
   consume(lines_.take_buffered());
@@ -149,7 +167,7 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
     reply(smtp::replies::message_too_big());
   } else if (reader.line_too_long()) {
     reply(smtp::replies::data_line_too_long());
-  } else if (store_ec) {
+  } else if (store_ec || (store_ec = finish_body(*msg))) {
     spdlog::error("session={} event=spool_failed error=\"{}\"", id_, store_ec.message());
     reply(smtp::replies::insufficient_storage());
   } else {
@@ -225,7 +243,7 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
   }
   auto& msg = tx_.bdat_message;
   const ChunkSink accept = [&](std::string_view part) {
-    if (tx_.bdat_body.add(part) && !store_ec) store_ec = msg->append(part);
+    if (tx_.bdat_body.add(part) && !store_ec) store_ec = append_body(*msg, part);
   };
   auto read = co_await read_chunk(size, accept, true);
   if (read == ChunkRead::Lost) co_return;
@@ -247,6 +265,8 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
   tx_.bdat_body.finish();
   if (tx_.bdat_body.bare_newline()) {
     reply(smtp::replies::bare_newline());
+  } else if (auto ec = finish_body(*msg)) {
+    reply(smtp::replies::insufficient_storage());
   } else {
     co_await commit_message(std::move(msg));
   }

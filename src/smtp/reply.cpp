@@ -158,6 +158,11 @@ Reply smtputf8_required() {
 Reply bad_sequence_bdat_data() {
   return make_reply(503, "5.5.1", "DATA not allowed after BDAT in the same transaction");
 }
+Reply sender_not_owned(std::string_view address, std::string_view login) {
+  return make_reply(553, "5.7.1",
+                    fmt::format("<{}>: Sender address rejected: not owned by user {}",
+                                sanitize_text(address), sanitize_text(login)));
+}
 Reply rcpt_after_bdat() {
   return make_reply(503, "5.5.1", "RCPT not allowed after BDAT in the same transaction");
 }

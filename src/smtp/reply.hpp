@@ -100,10 +100,13 @@ Reply auth_bad_base64();         // 501 5.5.2 Cannot decode response
 Reply auth_too_many_failures();  // 421 4.7.0 Too many authentication failures, closing
 Reply smtputf8_required();       // 553 5.6.7 SMTPUTF8 required for non-ASCII address
 Reply bad_sequence_bdat_data();  // 503 5.5.1 DATA not allowed after BDAT / mixing
-Reply rcpt_after_bdat();         // 503 5.5.1 RCPT not allowed after BDAT
-Reply bdat_received(std::uint64_t n);  // 250 2.0.0 <n> octets received
-Reply bare_newline();                  // 550 5.5.2 Bare <LF> or <CR> received; message rejected
-Reply bad_binary_with_data();          // 503 5.5.1 BODY=BINARYMIME requires BDAT
+Reply rcpt_after_bdat();
+// 553 5.7.1 <addr>: Sender address rejected: not owned by user <login> (Postfix's wording)
+Reply sender_not_owned(std::string_view address,
+                       std::string_view login);  // 503 5.5.1 RCPT not allowed after BDAT
+Reply bdat_received(std::uint64_t n);            // 250 2.0.0 <n> octets received
+Reply bare_newline();          // 550 5.5.2 Bare <LF> or <CR> received; message rejected
+Reply bad_binary_with_data();  // 503 5.5.1 BODY=BINARYMIME requires BDAT
 }  // namespace replies
 
 }  // namespace mailroom::smtp
