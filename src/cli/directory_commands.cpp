@@ -166,8 +166,12 @@ void add_user_commands(CLI::App& app) {
 
   auto* del = leaf(user, "del", "Delete a mailbox (its stored mail stays)", inv);
   del->add_option("address", *address, "local@domain")->required();
-  del->callback(
-      [inv, address] { run(*inv, [&](DirectoryAdmin& admin) { admin.delete_user(*address); }); });
+  del->callback([inv, address] {
+    run(*inv, [&](DirectoryAdmin& admin) {
+      for (const auto& line : admin.delete_user(*address))
+        std::cout << "removed alias target " << line << "\n";
+    });
+  });
 
   auto* list = leaf(user, "list", "List mailboxes, oldest first", inv);
   list->callback([inv] {

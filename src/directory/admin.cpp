@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -123,13 +124,29 @@ void DirectoryAdmin::add_user(std::string_view address, std::string_view passwor
   });
 }
 
-void DirectoryAdmin::delete_user(std::string_view address) {
+std::vector<std::string> DirectoryAdmin::delete_user(std::string_view address) {
   std::string canonical = mailbox_or_throw(address).joined();
+  std::vector<std::string> removed;
   store_->update([&](const DirectoryData& data) {
     if (!snapshot_of(data).is_user(canonical))
       not_found(fmt::format("{}: no such user", canonical));
-    return std::vector<Mutation>{{Kind::DeleteUser, canonical, ""}};
+    removed.clear();  // update() may run this again after a conflict
+    std::vector<Mutation> mutations{{Kind::DeleteUser, canonical, ""}};
+    std::map<std::string, std::size_t> left;  // source -> targets not naming the user
+    for (const auto& a : data.aliases) {
+      auto& count = left[a.source];
+      if (util::to_ascii_lower(a.target) == canonical) {
+        mutations.push_back({Kind::DeleteAliasTarget, a.source, a.target});
+        removed.push_back(a.source + " -> " + a.target);
+      } else {
+        ++count;
+      }
+    }
+    for (const auto& [source, count] : left)
+      if (count == 0) mutations.push_back({Kind::DeleteAlias, source, ""});
+    return mutations;
   });
+  return removed;
 }
 
 void DirectoryAdmin::set_password(std::string_view address, std::string_view password) {

@@ -64,7 +64,10 @@ class DirectoryAdmin {
 
   // Mailboxes live in local domains; a mailbox and an alias never share an address.
   void add_user(std::string_view address, std::string_view password);
-  void delete_user(std::string_view address);
+  // Deletes the mailbox and, in the same transaction, every alias target naming it (an alias
+  // left without targets goes too), so no alias points at a mailbox that no longer exists.
+  // Returns what was removed from aliases, as "source -> target" lines (empty: nothing).
+  std::vector<std::string> delete_user(std::string_view address);
   void set_password(std::string_view address, std::string_view password);
   std::vector<std::string> users();  // creation order
 

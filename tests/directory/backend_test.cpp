@@ -103,6 +103,26 @@ TYPED_TEST(DirectoryBackendTest, UsersAddListDelete) {
   this->expect_rejected(kNotFound, [&] { this->admin_->delete_user("kate@example.test"); });
 }
 
+TYPED_TEST(DirectoryBackendTest, DeletingAUserRemovesAliasTargetsThatNamedIt) {
+  auto& admin = *this->admin_;
+  admin.add_user("kate@example.test", "pw1");
+  admin.add_user("bob@example.test", "pw2");
+  admin.add_alias("sales@example.test", {"kate@example.test", "bob@example.test"});
+  admin.add_alias("boss@example.test", {"kate@example.test"});
+  admin.add_alias("ext@example.test", {"Kate@remote.test"});  // a forward of the same name stays
+  auto removed = admin.delete_user("KATE@example.test");
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed, (Strings{"boss@example.test -> kate@example.test",
+                              "sales@example.test -> kate@example.test"}));
+  Strings left;
+  for (const auto& a : admin.aliases())
+    for (const auto& target : a.targets) left.push_back(a.source + " " + target);
+  std::sort(left.begin(), left.end());
+  // boss had only kate: it is gone, not left empty; sales keeps bob.
+  EXPECT_EQ(left,
+            (Strings{"ext@example.test Kate@remote.test", "sales@example.test bob@example.test"}));
+}
+
 TYPED_TEST(DirectoryBackendTest, BadUserChangesAreRejectedAndChangeNothing) {
   this->admin_->add_user("kate@example.test", "pw");
   auto& admin = *this->admin_;
