@@ -94,6 +94,18 @@ void add_queue_commands(CLI::App& app) {
     });
   });
 
+  auto* summary = q->add_subcommand(
+      "summary", "Messages by destination domain and age (qshape), recipients by state");
+  summary->fallthrough();
+  static bool summary_json = false;
+  summary->add_flag("--json", summary_json, "one JSON document");
+  summary->callback([opts] {
+    run_guarded([&] {
+      auto shape = queue::queue_shape(queue::read_queue(load_paths(*opts)), std::time(nullptr));
+      std::cout << (summary_json ? queue::format_shape_json(shape) : queue::format_shape(shape));
+    });
+  });
+
   auto* show = q->add_subcommand("show", "Show a message's envelope, states and headers");
   show->fallthrough();
   show->add_option("id", opts->id, "queue id, as in the 250 reply (with or without <>, @host)")

@@ -6,10 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "queue/admin.hpp"
 #include "spool/message_id.hpp"
+#include "util/ascii.hpp"
 #include "util/posix_file.hpp"
 #include "util/rfc5322_date.hpp"
 
@@ -191,6 +195,77 @@ std::string format_listing(const std::vector<QueuedMessageView>& messages, std::
   out += fmt::format("-- {} Kbytes in {} Request{}.\n", (total + 1023) / 1024, messages.size(),
                      messages.size() == 1 ? "" : "s");
   return out;
+}
+
+QueueShape queue_shape(const std::vector<QueuedMessageView>& messages, std::int64_t now) {
+  static constexpr std::array<std::int64_t, QueueShape::kBuckets - 1> kLimitsMin = {
+      5, 10, 20, 40, 80, 160, 320, 640, 1280};
+  QueueShape shape;
+  std::map<std::string, QueueShape::Row> rows;
+  for (const auto& m : messages) {
+    ++shape.messages;
+    const auto age_min = std::max<std::int64_t>(0, now - m.envelope.arrival_unix) / 60;
+    std::size_t bucket = 0;
+    while (bucket < kLimitsMin.size() && age_min > kLimitsMin[bucket]) ++bucket;
+    std::set<std::string> domains;
+    for (std::size_t i = 0; i < m.envelope.recipients.size(); ++i) {
+      const auto& s = m.states.at(i);
+      ++shape.recipients_by_state[to_string(s.status)];
+      if (s.is_final()) continue;
+      const auto& a = m.envelope.recipients[i].address;
+      auto at = a.rfind('@');
+      domains.insert(util::to_ascii_lower(at == std::string::npos ? a : a.substr(at + 1)));
+    }
+    for (const auto& d : domains) {
+      auto& row = rows[d];
+      row.domain = d;
+      ++row.total;
+      ++row.by_age[bucket];
+    }
+  }
+  for (auto& [d, row] : rows) shape.rows.push_back(std::move(row));
+  std::stable_sort(shape.rows.begin(), shape.rows.end(),
+                   [](const auto& a, const auto& b) { return a.total > b.total; });
+  return shape;
+}
+
+std::string format_shape(const QueueShape& s) {
+  static constexpr std::array<const char*, QueueShape::kBuckets> kHeads = {
+      "5", "10", "20", "40", "80", "160", "320", "640", "1280", "1280+"};
+  std::size_t width = 6;
+  for (const auto& r : s.rows) width = std::max(width, r.domain.size());
+  std::string out = fmt::format("{:>{}} {:>6}", "", width, "T");
+  for (auto h : kHeads) out += fmt::format(" {:>6}", h);
+  out += "\n";
+  QueueShape::Row total;
+  total.domain = "TOTAL";
+  for (const auto& r : s.rows) {
+    total.total += r.total;
+    for (std::size_t i = 0; i < QueueShape::kBuckets; ++i) total.by_age[i] += r.by_age[i];
+  }
+  auto line = [&](const QueueShape::Row& r) {
+    out += fmt::format("{:>{}} {:>6}", r.domain, width, r.total);
+    for (auto n : r.by_age) out += fmt::format(" {:>6}", n);
+    out += "\n";
+  };
+  line(total);
+  for (const auto& r : s.rows) line(r);
+  out += fmt::format("{} message{}; recipients:", s.messages, s.messages == 1 ? "" : "s");
+  for (const auto& [state, n] : s.recipients_by_state) out += fmt::format(" {} {}", n, state);
+  if (s.recipients_by_state.empty()) out += " none";
+  out += "\n";
+  return out;
+}
+
+std::string format_shape_json(const QueueShape& s) {
+  nlohmann::json j;
+  j["messages"] = s.messages;
+  j["recipients_by_state"] = s.recipients_by_state;
+  j["age_buckets_minutes"] = {5, 10, 20, 40, 80, 160, 320, 640, 1280, nullptr};
+  j["domains"] = nlohmann::json::array();
+  for (const auto& r : s.rows)
+    j["domains"].push_back({{"domain", r.domain}, {"total", r.total}, {"by_age", r.by_age}});
+  return j.dump(2) + "\n";
 }
 
 std::string format_details(const QueuedMessageView& m, const std::string& headers, std::int64_t now,

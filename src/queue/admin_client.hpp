@@ -14,9 +14,11 @@
 // Exit statuses follow cli/commands.hpp: 0 done, 1 not found or failed, 2 bad input.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +58,24 @@ struct AdminResult {
 // verb: "flush" (id may be empty: every message), "delete", "bounce".
 AdminResult run_admin_command(const spool::QueuePaths& paths, const std::string& verb,
                               const std::string& id, std::chrono::milliseconds timeout);
+
+// `mailroom queue summary`: Postfix's qshape — for every destination domain with recipients not
+// yet final, how many messages have waited how long (buckets of 5, 10, 20, 40, 80, 160, 320,
+// 640, 1280 minutes and more), plus recipients by state. A message counts once per domain.
+struct QueueShape {
+  static constexpr std::size_t kBuckets = 10;  // <= 5m, <= 10m, ... <= 1280m, more
+  struct Row {
+    std::string domain;
+    std::size_t total = 0;
+    std::array<std::size_t, kBuckets> by_age{};
+  };
+  std::vector<Row> rows;  // most messages first; "TOTAL" is computed by the renderers
+  std::size_t messages = 0;
+  std::map<std::string, std::size_t> recipients_by_state;  // pending, deferred, ...
+};
+QueueShape queue_shape(const std::vector<QueuedMessageView>& messages, std::int64_t now);
+std::string format_shape(const QueueShape& shape);
+std::string format_shape_json(const QueueShape& shape);
 
 // "3d4h", "12m5s", "42s": compact durations for listings.
 std::string format_age(std::int64_t seconds);
