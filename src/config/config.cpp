@@ -404,8 +404,8 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   }
   Config c = default_config();
   // Known top-level tables.
-  static const std::set<std::string> known = {"server", "listener",  "limits",   "tls",
-                                              "queue",  "directory", "delivery", "dns"};
+  static const std::set<std::string> known = {"server",    "listener", "limits", "tls",    "queue",
+                                              "directory", "delivery", "dns",    "metrics"};
   for (auto& [k, v] : root) {
     if (!known.count(std::string(k.str())))
       throw ConfigError(fmt::format("{}: unknown key", k.str()));
@@ -521,6 +521,13 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   }
 
   if (auto* t = table("delivery")) read_delivery(*t, c.delivery);
+
+  if (auto* t = table("metrics")) {
+    TableReader r(*t, "metrics");
+    r.read("address", c.metrics.address);
+    r.reject_unknown_keys();
+    if (!c.metrics.address.empty()) check_address("metrics.address", c.metrics.address);
+  }
 
   if (auto* t = table("dns")) {
     TableReader r(*t, "dns");
@@ -642,6 +649,7 @@ std::string render_config(const Config& c) {
   o += "[delivery.tls_policy]\n";
   for (auto& [domain, level] : d.tls_policy)
     o += fmt::format("{} = \"{}\"\n", quote(domain), to_string(level));
+  o += fmt::format("\n[metrics]\naddress = {}\n", quote(c.metrics.address));
   o += "\n[dns]\n";
   o += fmt::format("servers = {}\ntimeout_ms = {}\n", quote_list(c.dns.servers), c.dns.timeout_ms);
   return o;

@@ -147,6 +147,10 @@ struct DeliveryConfig {
   std::uint32_t quit_timeout_s = 300;
 };
 
+struct MetricsConfig {
+  std::string address;  // "127.0.0.1:9325": Prometheus text at GET /metrics; empty: off
+};
+
 struct DnsConfig {
   std::vector<std::string> servers;  // "127.0.0.1:5353"; empty: the system's resolv.conf
   std::uint32_t timeout_ms = 2000;
@@ -171,6 +175,7 @@ struct Config {
   DirectoryConfig directory;
   DeliveryConfig delivery;
   DnsConfig dns;
+  MetricsConfig metrics;
 
   // Where things live inside data_dir.
   std::string queue_dir() const;

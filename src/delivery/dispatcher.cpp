@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 
 #include "delivery/header_fields.hpp"
+#include "util/metrics.hpp"
 
 namespace mailroom::delivery {
 
@@ -100,7 +102,23 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
   }
 
   for (auto& [transport, agent_jobs] : per_agent) {
+    const auto started = std::chrono::steady_clock::now();
     auto agent_results = agents_.at(transport)->deliver(agent_jobs);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    auto& latency = util::metrics()
+                        .histogram("mailroom_delivery_seconds",
+                                   "Time an agent took for a batch, observed once per message",
+                                   util::latency_buckets(), {"transport"})
+                        .with({to_string(transport)});
+    auto& attempts =
+        util::metrics().counter("mailroom_delivery_attempts_total",
+                                "Copies handed to an agent, by result", {"transport", "result"});
+    for (std::size_t a = 0; a < agent_jobs.size(); ++a) {
+      latency.observe(seconds);
+      for (const auto& item : agent_results.at(a).items)
+        attempts.with({to_string(transport), to_string(item.disposition)}).inc();
+    }
     for (std::size_t a = 0; a < agent_jobs.size(); ++a) {
       const auto& item_owners = owners[transport][a];
       for (std::size_t k = 0; k < item_owners.size(); ++k) {

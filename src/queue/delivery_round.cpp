@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "bounce/dsn.hpp"
+#include "util/metrics.hpp"
 #include "util/posix_file.hpp"
 
 namespace mailroom::queue {
@@ -111,6 +112,14 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
           s.next_attempt_unix = policy_.next_attempt(now, s.attempts);
         }  // a flushed recipient keeps the retry it was waiting for
         break;
+    }
+    if (s.is_final()) {
+      static auto& residence = util::metrics()
+                                   .histogram("mailroom_queue_residence_seconds",
+                                              "Arrival to final state (delivered or failed)",
+                                              {1, 5, 30, 60, 300, 1800, 3600, 14400, 86400, 432000})
+                                   .with({});
+      residence.observe(static_cast<double>(now - env.arrival_unix));
     }
     spdlog::info("queue: id={} to=<{}> status={} attempts={} reason=\"{}\"", env.id, rcpt.address,
                  to_string(s.status), s.attempts, s.reason);

@@ -162,6 +162,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
   }
 
   std::size_t queued_messages() const override { return scheduler_.size(); }
+  Scheduler::Depth depth() const override { return scheduler_.depth(); }
 
  private:
   void recover() {

@@ -24,6 +24,7 @@
 #include "config/config.hpp"
 #include "directory/directory.hpp"
 #include "queue/queue.hpp"
+#include "queue/scheduler.hpp"
 #include "util/unix_clock.hpp"
 
 namespace mailroom::queue {
@@ -56,6 +57,8 @@ class QueueRuntime {
   virtual void wait_for_commits() = 0;
   // Number of messages currently in the queue.
   virtual std::size_t queued_messages() const = 0;
+  // Messages waiting to be tried now, waiting for a retry, and being delivered.
+  virtual Scheduler::Depth depth() const = 0;
 };
 
 }  // namespace mailroom::queue

@@ -164,6 +164,21 @@ std::size_t Scheduler::size() const {
   return entries_.size();
 }
 
+Scheduler::Depth Scheduler::depth() const {
+  std::lock_guard lock(mutex_);
+  Depth d;
+  d.in_flight = in_flight_;
+  for (const auto& [id, e] : entries_) {
+    if (e.in_flight) continue;
+    if (e.ready) {
+      ++d.ready;
+    } else {
+      ++d.deferred;
+    }
+  }
+  return d;
+}
+
 std::size_t Scheduler::in_flight() const {
   std::lock_guard lock(mutex_);
   return in_flight_;

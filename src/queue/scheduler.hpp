@@ -70,6 +70,10 @@ class Scheduler {
 
   std::size_t size() const;
   std::size_t in_flight() const;
+  struct Depth {
+    std::size_t ready = 0, deferred = 0, in_flight = 0;
+  };
+  Depth depth() const;  // every message is in exactly one of the three
   void stop();
 
  private:

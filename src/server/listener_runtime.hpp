@@ -14,6 +14,7 @@
 #include "directory/directory.hpp"
 #include "queue/queue.hpp"
 #include "server/client_ledger.hpp"
+#include "server/listener_metrics.hpp"
 #include "server/recipient_policy.hpp"
 #include "util/cidr.hpp"
 
@@ -37,6 +38,7 @@ struct ListenerRuntime {
   ClientLedger& ledger;
   RecipientPolicy policy;
   std::vector<util::Cidr> remote_ranges;
+  std::shared_ptr<ListenerMetrics> metrics = std::make_shared<ListenerMetrics>(listener.name);
 };
 
 }  // namespace mailroom::server

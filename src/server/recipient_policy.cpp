@@ -8,8 +8,32 @@
 #include <optional>
 
 #include "util/ascii.hpp"
+#include "util/metrics.hpp"
 
 namespace mailroom::server {
+namespace {
+
+void count_lookup(directory::Resolution::Status status) {
+  using S = directory::Resolution::Status;
+  static auto& family =
+      util::metrics().counter("mailroom_directory_lookups_total",
+                              "Recipient lookups in the directory, by result", {"result"});
+  static std::array<util::Counter*, 4> by_status = {
+      &family.with({"found"}), &family.with({"unknown_user"}), &family.with({"not_local"}),
+      &family.with({"alias_error"})};
+  switch (status) {
+    case S::Ok:
+      return by_status[0]->inc();
+    case S::UnknownUser:
+      return by_status[1]->inc();
+    case S::NotLocal:
+      return by_status[2]->inc();
+    case S::AliasError:
+      return by_status[3]->inc();
+  }
+}
+
+}  // namespace
 namespace {
 
 // An IP address as 16 octets, IPv4 as IPv4-mapped IPv6, so that [1.2.3.4] and
@@ -86,6 +110,7 @@ RecipientDecision RecipientPolicy::check(const smtp::Address& rcpt, const Client
       if (!domains.empty()) d.address = "postmaster@" + domains.front();
     }
     auto res = dir_.resolve(d.address);
+    count_lookup(res.status);
     switch (res.status) {
       case directory::Resolution::Status::Ok:
         d.accepted = true;

@@ -14,6 +14,8 @@
 #include "net/tls_context.hpp"
 #include "queue/runtime.hpp"
 #include "server/listener.hpp"
+#include "server/metrics_endpoint.hpp"
+#include "util/metrics.hpp"
 
 namespace mailroom::server {
 namespace {
@@ -99,6 +101,17 @@ int run_server(const config::Config& cfg) {
       ++acceptor;
     }
 
+    if (!cfg.metrics.address.empty()) {
+      start_metrics_endpoint(io, cfg.metrics.address);
+      util::metrics().callback_gauge("mailroom_queue_messages", "Messages in the queue by state",
+                                     {"state"}, [q = queue.get()] {
+                                       auto d = q->depth();
+                                       return std::vector<std::pair<util::Labels, double>>{
+                                           {{"ready"}, static_cast<double>(d.ready)},
+                                           {{"deferred"}, static_cast<double>(d.deferred)},
+                                           {{"in_flight"}, static_cast<double>(d.in_flight)}};
+                                     });
+    }
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code, int sig) {
       spdlog::info("event=shutdown signal={}", sig);

@@ -53,10 +53,13 @@ Session::Session(asio::ip::tcp::socket socket, ListenerRuntime& rt, std::string 
       watchdog_timer_(transport_.socket().get_executor()) {
   rt_.counts.total++;
   rt_.counts.per_listener[rt_.listener.name]++;
+  rt_.metrics->sessions_total.inc();
+  rt_.metrics->sessions_open.add(1);
   rt_.counts.per_client_ip[client_ip_]++;
 }
 
 Session::~Session() {
+  rt_.metrics->sessions_open.add(-1);
   rt_.counts.total--;
   rt_.counts.per_listener[rt_.listener.name]--;
   if (--rt_.counts.per_client_ip[client_ip_] == 0) rt_.counts.per_client_ip.erase(client_ip_);
@@ -101,6 +104,7 @@ void Session::close(const std::string& why) {
 }
 
 void Session::reply(const smtp::Reply& r) {
+  rt_.metrics->reply(r.code);
   out_ += r.wire();
   unflushed_replies_++;
   if (r.code >= 400 && r.code != 421) errors_++;
@@ -194,7 +198,12 @@ asio::awaitable<void> Session::run() {
     if (rt_.listener.tls == config::TlsMode::Implicit) {
       ready =
           rt_.tls != nullptr && !(co_await transport_.start_tls(*rt_.tls, net::TlsRole::Server));
-      if (!ready) spdlog::info("session={} event=tls_failed implicit=1", id_);
+      if (ready) {
+        rt_.metrics->tls_ok.inc();
+      } else {
+        rt_.metrics->tls_failed.inc();
+        spdlog::info("session={} event=tls_failed implicit=1", id_);
+      }
     }
     if (ready) {
       reply(smtp::replies::greeting(rt_.cfg.server.hostname, rt_.cfg.server.banner,
@@ -237,6 +246,7 @@ asio::awaitable<void> Session::serve_commands() {
 asio::awaitable<void> Session::dispatch(const smtp::Command& cmd) {
   using smtp::Verb;
   const auto errors_before = errors_;
+  rt_.metrics->command(cmd.verb);
   // BDAT checks the order itself, after its size is known: refused chunks are still read.
   if (cmd.verb != Verb::Bdat) {
     if (auto refusal = state_.check(cmd.verb)) {

@@ -108,6 +108,7 @@ void Session::on_rcpt(const smtp::Command& cmd) {
                smtp::sanitize_text(args.recipient.str()), decision.reply.code, decision.log_reason);
   if (!decision.accepted) {
     tx_.refused_recipients++;
+    rt_.metrics->rejected("recipient_" + std::to_string(decision.reply.code));
     return reply(decision.reply);
   }
   tx_.recipients.push_back({decision.address, args.orcpt, args.notify});
@@ -151,6 +152,7 @@ asio::awaitable<void> Session::on_starttls(const smtp::Command& cmd) {
   auto ec = co_await transport_.start_tls(*rt_.tls, net::TlsRole::Server);
   reading_ = false;
   if (ec) {
+    rt_.metrics->tls_failed.inc();
     spdlog::info("session={} client={} event=tls_failed error=\"{}\"", id_, client_ip_,
                  ec.message());
     close("tls handshake failed");
@@ -161,6 +163,7 @@ asio::awaitable<void> Session::on_starttls(const smtp::Command& cmd) {
   helo_.clear();
   log_state(state_.tls_started());
   auth_user_.clear();
+  rt_.metrics->tls_ok.inc();
   spdlog::info("session={} client={} event=starttls tls=\"{}\"", id_, client_ip_,
                transport_.tls_description());
 }

@@ -106,7 +106,10 @@ asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMes
   const auto size = msg->size();
   const auto rcpts = msg->envelope.recipients.size();
   const auto sender = msg->envelope.sender;
+  const auto commit_started = Clock::now();
   auto [ec] = co_await async_commit(transport_.socket().get_executor(), rt_.queue, std::move(msg));
+  rt_.metrics->commit_seconds.observe(
+      std::chrono::duration<double>(Clock::now() - commit_started).count());
   if (ec) {
     spdlog::error("session={} client={} msgid={} event=commit_failed error=\"{}\"", id_, client_ip_,
                   id, ec.message());
@@ -118,6 +121,8 @@ asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMes
     co_return;
   }
   messages_++;
+  rt_.metrics->messages_accepted.inc();
+  rt_.metrics->message_bytes.inc(size);
   spdlog::info("session={} client={} msgid={} event=queued from=<{}> nrcpt={} size={}", id_,
                client_ip_, id, smtp::sanitize_text(sender), rcpts, size);
   reply(smtp::replies::queued(fmt::format("{}@{}", id, rt_.cfg.server.hostname)));
@@ -162,12 +167,16 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
     }
   }
   if (reader.bare_newline()) {
+    rt_.metrics->rejected("bare_newline");
     reply(smtp::replies::bare_newline());
   } else if (reader.too_big()) {
+    rt_.metrics->rejected("too_big");
     reply(smtp::replies::message_too_big());
   } else if (reader.line_too_long()) {
+    rt_.metrics->rejected("line_too_long");
     reply(smtp::replies::data_line_too_long());
   } else if (store_ec || (store_ec = finish_body(*msg))) {
+    rt_.metrics->rejected("storage");
     spdlog::error("session={} event=spool_failed error=\"{}\"", id_, store_ec.message());
     reply(smtp::replies::insufficient_storage());
   } else {
