@@ -8,7 +8,8 @@
 //     or 5.1.2 (no such domain) at once (dns/delivery_failure.hpp);
 //   - each host's addresses in turn; a connection failure, a 4xx greeting or session failure, or
 //     a 4xx to a recipient moves on to the next address or host; a 5xx is final for the
-//     recipients it answered; what is still open after the last host is deferred with the last
+//     recipients it answered (a 5xx greeting is not: the host refused to talk, the message
+//     waits, as Postfix's smtp_skip_5xx_greeting); what is still open after the last host is deferred with the last
 //     reason, quoting the server and its reply;
 //   - a host that is one of our own listeners, or greets with our own name, is a mail loop:
 //     5.4.6 "mail for <domain> loops back to myself", as Postfix;

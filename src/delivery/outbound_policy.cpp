@@ -151,7 +151,20 @@ ItemResult result_from_session(const smtp::SessionFailed& failure, std::string_v
   ItemResult out;
   out.disposition = disposition_of(failure.reply.code);
   if (out.disposition == Disposition::Delivered) out.disposition = Disposition::Deferred;
-  const auto status = enhanced_status_of(failure.reply);
+  auto status = enhanced_status_of(failure.reply);
+  if (failure.from_server && failure.stage == smtp::ClientState::Banner &&
+      out.disposition == Disposition::Failed) {
+    // A host that will not talk to us (554 greeting: a blocklist, an overload) says nothing about
+    // the recipients: the message waits for that host or another, as Postfix's
+    // smtp_skip_5xx_greeting (on by default) does.
+    out.disposition = Disposition::Deferred;
+    status[0] = '4';
+    out.reason = fmt::format("{} host {} refused to talk to me: {}", status, where,
+                             reply_text(failure.reply));
+    out.remote_mta = std::string(where);
+    out.diagnostic = reply_text(failure.reply);
+    return out;
+  }
   if (failure.from_server) {
     out.reason = fmt::format("{} host {} said: {} (in reply to {} command)", status, where,
                              reply_text(failure.reply), command_name(failure.stage));

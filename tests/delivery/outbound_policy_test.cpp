@@ -97,5 +97,23 @@ TEST(OutboundPolicy, LocalFailureNamesTheHostWithoutPretendingItSpoke) {
   EXPECT_TRUE(r.remote_mta.empty());
 }
 
+// Found by test_remote_misbehaving.py: an only MX greeting with 554 bounced the message.
+TEST(OutboundPolicy, RefusalAtTheGreetingDefersLikePostfix) {
+  smtp::SessionFailed f{smtp::ClientState::Banner, smtp::FailureCause::ServerReply,
+                        smtp::make_reply(554, "5.7.1", "mx1 does not want you"), true};
+  auto r = result_from_session(f, "mx1[192.0.2.7]:25");
+  EXPECT_EQ(r.disposition, Disposition::Deferred);
+  EXPECT_EQ(r.reason,
+            "4.7.1 host mx1[192.0.2.7]:25 refused to talk to me: 554 5.7.1 mx1 does not want you");
+  EXPECT_EQ(r.remote_mta, "mx1[192.0.2.7]:25");
+  EXPECT_EQ(r.diagnostic, "554 5.7.1 mx1 does not want you");
+
+  // Without an enhanced code: 4.0.0. A 5xx later in the session (to MAIL FROM) still fails.
+  f.reply = smtp::make_reply(554, "", "go away");
+  EXPECT_EQ(result_from_session(f, "mx1:25").reason.substr(0, 6), "4.0.0 ");
+  f.stage = smtp::ClientState::Mail;
+  EXPECT_EQ(result_from_session(f, "mx1:25").disposition, Disposition::Failed);
+}
+
 }  // namespace
 }  // namespace mailroom::delivery

@@ -4,6 +4,8 @@
     sink = RemoteServer("127.0.0.2", port, rcpt_replies={"nobody@dom.test": "550 5.1.1 No such user"})
     ...; sink.messages -> [Received(mail_from, rcpt_tos, data)]
 """
+import email
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -74,3 +76,58 @@ class RemoteServer:
             time.sleep(0.05)
         raise AssertionError(f"{self.host}:{self.port}: expected {count} message(s), got "
                              f"{len(self.messages)}")
+
+
+# --- a mailroom that delivers remotely, and what it sends back --------------------------------
+
+RELAY = {"name": "inbound", "tls": "none", "auth": "none", "relay": "ranges",
+         "relay_ranges": ["127.0.0.0/8"]}
+SENDER = "chris@example.test"
+# Timeouts small enough that a silent peer costs seconds, not minutes.
+SHORT_TIMEOUTS = {k: 2 for k in ("connect_timeout_s", "helo_timeout_s", "mail_timeout_s",
+                                 "rcpt_timeout_s", "data_init_timeout_s", "data_xfer_timeout_s",
+                                 "data_done_timeout_s", "quit_timeout_s")}
+
+
+def start_relay(mailroom, dns_address, port, queue=None, server=None, dns_timeout_ms=1000,
+                **delivery):
+    """A mailroom relaying for loopback clients, its DNS at `dns_address`, MX hosts on `port`,
+    retrying deferred mail every second or two; SENDER has a mailbox for the DSNs."""
+    d = {"remote_port": port, "destination_backoff_s": 0}
+    d.update(delivery)
+    q = {"min_backoff_s": 1, "max_backoff_s": 2}
+    q.update(queue or {})
+    srv = mailroom([dict(RELAY)], server=server, extra={
+        "dns": {"servers": [dns_address], "timeout_ms": dns_timeout_ms},
+        "delivery": d, "queue": q})
+    srv.add_user(SENDER, "pw")  # before the start: a DSN must find its mailbox at once
+    srv.start()
+    return srv
+
+
+def body_of(data):
+    """The message as the client gave it: everything after mailroom's own Received: header."""
+    assert data.startswith(b"Received: from "), data[:200]
+    return data[data.index(b"\r\nFrom: ") + 2:]
+
+
+def dsns_for(srv, count=1, timeout=30, address=SENDER):
+    files = srv.wait_for_mail(address, count=count, timeout=timeout)
+    return [email.message_from_bytes(f.read_bytes()) for f in files]
+
+
+def delivery_status(msg):
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            return part.as_string()
+    raise AssertionError("no message/delivery-status part")
+
+
+def queue_listing(srv):
+    return srv.cli("queue", "list").stdout
+
+
+def wait_queue_empty(srv, timeout=30):
+    from queue_support import wait_until
+    wait_until(lambda: "Mail queue is empty" in queue_listing(srv), timeout=timeout,
+               what="the queue to empty")

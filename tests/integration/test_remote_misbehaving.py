@@ -1,0 +1,203 @@
+"""Bad input from the other side (issue 13): remote SMTP servers that refuse, hang at each stage,
+answer garbage, overlong lines, multi-line replies with mixed codes, replies nobody asked for,
+drop the connection after the end of data, or say 421 mid-session.
+
+Each test has a misbehaving preferred MX (127.0.0.2) and, where the message should move on, a
+well-behaved second MX (127.0.0.3), both scripted peers that count what they accepted. The rule
+checked every time: the message is delivered (or deferred, or bounced with the right code), never
+lost, and never sent again after a peer answered its end of data with 250. A duplicate is allowed
+only where the peer took the body but gave no verdict (RFC 5321 6.1 and the issue: "a duplicate
+there is allowed, a loss is not").
+"""
+import re
+
+import pytest
+
+from conftest import free_port
+from peer_support import DROP, HANG, ScriptedDns, ScriptedSmtp
+from queue_support import send_message, wait_until
+from remote_support import (SENDER, SHORT_TIMEOUTS, delivery_status, dsns_for, queue_listing,
+                            start_relay, wait_queue_empty)
+
+BODY = ("From: Chris <chris@example.test>\r\nTo: Bob <bob@dom.test>\r\nSubject: misbehaving\r\n"
+        "\r\nLine one\r\n.leading dot\r\n\r\nend\r\n")
+TWO_MX = {("dom.test", "MX"): [(10, "mx1.dom.test"), (20, "mx2.dom.test")],
+          ("mx1.dom.test", "A"): ["127.0.0.2"], ("mx2.dom.test", "A"): ["127.0.0.3"]}
+ONE_MX = {("dom.test", "MX"): [(10, "mx1.dom.test")], ("mx1.dom.test", "A"): ["127.0.0.2"]}
+
+
+@pytest.fixture
+def port():
+    return free_port()
+
+
+@pytest.fixture
+def dns():
+    with ScriptedDns(TWO_MX) as d:
+        yield d
+
+
+@pytest.fixture
+def one_mx_dns():
+    with ScriptedDns(ONE_MX) as d:
+        yield d
+
+
+def dsn_files(srv):
+    d = srv.maildir(SENDER)
+    return list(d.iterdir()) if d.is_dir() else []
+
+
+def relay(mailroom, dns, port, **delivery):
+    opts = dict(SHORT_TIMEOUTS)
+    opts.update(delivery)
+    return start_relay(mailroom, dns.address, port, **opts)
+
+
+def send(srv, rcpts=("bob@dom.test",)):
+    code, line, qid = send_message(srv.port(), SENDER, list(rcpts), BODY)
+    assert code == 250, line
+    return qid
+
+
+def assert_body(msg):
+    assert msg.data.endswith(BODY.encode()), msg.data[-300:]
+
+
+# The preferred MX misbehaves at one stage; the message must end up at mx2, exactly once.
+def case(stage, action, name):
+    return pytest.param(stage, action, id=f"{stage}-{name}")
+
+
+@pytest.mark.parametrize("stage,action", [
+    *[case(stage, HANG, "hang") for stage in ("banner", "ehlo", "mail", "rcpt", "data", "eod")],
+    case("banner", DROP, "drop"), case("rcpt", DROP, "drop"),
+    case("banner", "421 4.3.2 mx1 shutting down", "421"),
+    case("banner", "554 5.7.1 mx1 does not want you", "554"),
+    *[case(stage, "421 4.3.2 closing", "421") for stage in ("mail", "rcpt", "data", "eod")],
+    case("rcpt", "451 4.3.0 try later", "451"),
+    case("eod", "451 4.3.0 try later", "451"),
+    case("banner", "hello, I am not an SMTP server", "garbage"),
+    case("mail", "\x00\xff\xfe binary garbage", "binary-garbage"),
+    case("ehlo", "250-mx1\r\n250-" + "x" * 5000 + "\r\n250 SIZE", "overlong-line"),
+    case("rcpt", "250-2.1.5 Ok\r\n550 5.1.1 mixed codes", "mixed-codes"),
+    case("eod", "250-2.0.0 Ok\r\n451 4.3.0 mixed codes", "mixed-codes"),
+    case("data", "250 2.0.0 a 250 where 354 belongs", "wrong-kind"),
+    case("rcpt", "354 a 354 where 250 belongs", "wrong-kind"),
+    # Replies nobody asked for: one more after the EHLO reply, and two answers to one RCPT.
+    case("ehlo", "250-mx1\r\n250 PIPELINING\r\n250 2.1.0 unsolicited", "unsolicited"),
+    case("rcpt", "250 2.1.5 Ok\r\n250 2.1.5 Ok again", "unsolicited"),
+])
+def test_misbehaving_mx_is_left_for_the_next(mailroom, dns, port, stage, action):
+    with ScriptedSmtp("127.0.0.2", port, default={stage: action}) as mx1, \
+            ScriptedSmtp("127.0.0.3", port) as mx2:
+        srv = relay(mailroom, dns, port)
+        qid = send(srv)
+        (msg,) = mx2.wait_for(1)
+        assert msg.rcpts == ["bob@dom.test"]
+        assert_body(msg)
+        wait_queue_empty(srv)
+        assert mx1.delivered == [], "mx1 never said 250 to the end of data"
+        assert len(mx2.delivered) == 1
+        log = srv.log_text()
+        assert re.search(rf"id={qid} to=<bob@dom.test> status=delivered", log), log[-3000:]
+
+
+# After the peer said 250 to the end of data, whatever it does next cannot make the message go
+# out again: not to it, not to mx2.
+@pytest.mark.parametrize("after", [
+    {"quit": HANG}, {"quit": DROP}, {"quit": "garbage"},
+    {"eod": "250 2.0.0 Ok\r\n250 2.0.0 and again"},
+    {"eod": "250 2.0.0 Ok\r\n421 4.3.2 bye now"},
+], ids=["quit-hang", "quit-drop", "quit-garbage", "extra-250", "421-after-250"])
+def test_after_a_250_the_message_is_never_sent_again(mailroom, dns, port, after):
+    with ScriptedSmtp("127.0.0.2", port, default=after) as mx1, \
+            ScriptedSmtp("127.0.0.3", port) as mx2:
+        srv = relay(mailroom, dns, port, connection_cache_s=0)
+        qid = send(srv)
+        mx1.wait_for(1)
+        wait_queue_empty(srv)
+        # A second message: a cached or broken connection must not take it down with it.
+        send(srv)
+        wait_until(lambda: len(mx1.delivered) + len(mx2.delivered) >= 2, what="second message")
+        wait_queue_empty(srv)
+        assert len(mx1.delivered) + len(mx2.delivered) == 2, (mx1.delivered, mx2.delivered)
+        log = srv.log_text()
+        assert len(re.findall(rf"id={qid} to=<bob@dom.test> status=delivered", log)) == 1
+
+
+def test_recipient_refused_for_now_is_retried_alone(mailroom, dns, port):
+    # bob is accepted and the message taken; amy gets 450: only amy goes to mx2.
+    with ScriptedSmtp("127.0.0.2", port,
+                      default={"rcpt:amy@dom.test": "450 4.2.1 amy is busy"}) as mx1, \
+            ScriptedSmtp("127.0.0.3", port) as mx2:
+        srv = relay(mailroom, dns, port)
+        send(srv, ["bob@dom.test", "amy@dom.test"])
+        (first,) = mx1.wait_for(1)
+        assert first.rcpts == ["bob@dom.test"]
+        (second,) = mx2.wait_for(1)
+        assert second.rcpts == ["amy@dom.test"]
+        wait_queue_empty(srv)
+        assert len(mx1.delivered) == 1 and len(mx2.delivered) == 1
+
+
+def test_drop_after_end_of_data_is_retried_on_the_same_host(mailroom, one_mx_dns, port):
+    # The only MX reads the whole body and closes without a verdict: the message may or may not
+    # have been taken, so it is sent again (a duplicate is allowed there, a loss is not).
+    with ScriptedSmtp("127.0.0.2", port, scripts=[{"eod": DROP}]) as mx1:
+        srv = relay(mailroom, one_mx_dns, port)
+        qid = send(srv)
+        (msg,) = mx1.wait_for(1, timeout=40)
+        assert msg.connection >= 1
+        assert_body(msg)
+        assert len(mx1.bodies_read) == 2
+        wait_queue_empty(srv)
+        log = srv.log_text()
+        assert re.search(rf"id={qid} to=<bob@dom.test> status=deferred .*"
+                         r"4\.4\.2 lost connection with server in state end-of-data", log), log[-3000:]
+
+
+@pytest.mark.parametrize("stage", ["eod", "rcpt"])
+def test_hang_on_the_only_mx_defers_then_retries(mailroom, one_mx_dns, port, stage):
+    with ScriptedSmtp("127.0.0.2", port, scripts=[{stage: HANG}]) as mx1:
+        srv = relay(mailroom, one_mx_dns, port)
+        qid = send(srv)
+        (msg,) = mx1.wait_for(1, timeout=40)
+        assert msg.connection == 1
+        wait_queue_empty(srv)
+        log = srv.log_text()
+        assert re.search(rf"id={qid} to=<bob@dom.test> status=deferred .*4\.4\.2 timeout waiting for server",
+                         log), log[-3000:]
+
+
+@pytest.mark.parametrize("greeting", ["554 5.7.1 go away", "421 4.3.2 busy"])
+def test_only_mx_refusing_at_the_greeting_defers(mailroom, one_mx_dns, port, greeting):
+    # Postfix (smtp_skip_5xx_greeting): a host that will not talk is a host problem, not a verdict
+    # on the recipient; the message waits for the host to change its mind.
+    with ScriptedSmtp("127.0.0.2", port, scripts=[{"banner": greeting}] * 2) as mx1:
+        srv = relay(mailroom, one_mx_dns, port)
+        qid = send(srv)
+        (msg,) = mx1.wait_for(1, timeout=40)
+        assert msg.connection >= 2
+        wait_queue_empty(srv)
+        log = srv.log_text()
+        status = "4" + greeting.split()[1][1:]
+        assert re.search(rf"id={qid} to=<bob@dom.test> status=deferred .*reason=\"{status} host "
+                         rf"mx1\.dom\.test\[127\.0\.0\.2\]:\d+ .*{greeting}", log), log[-3000:]
+        assert not dsn_files(srv), "no bounce for a host that would not talk"
+
+
+def test_5xx_at_rcpt_after_a_misbehaving_host_still_bounces(mailroom, dns, port):
+    # mx1 hangs; mx2 refuses the recipient for good: a bounce quoting mx2, and only one DSN.
+    with ScriptedSmtp("127.0.0.2", port, default={"banner": HANG}), \
+            ScriptedSmtp("127.0.0.3", port,
+                         default={"rcpt": "550 5.1.1 <bob@dom.test>: Recipient address rejected"}):
+        srv = relay(mailroom, dns, port)
+        send(srv)
+        (dsn,) = dsns_for(srv)
+        report = delivery_status(dsn)
+        assert "Status: 5.1.1" in report and "Action: failed" in report, report
+        assert "Remote-MTA: dns; mx2.dom.test" in report
+        assert "Recipient address rejected" in report
+        wait_queue_empty(srv)
+        assert "Mail queue is empty" in queue_listing(srv)
