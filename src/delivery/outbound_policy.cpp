@@ -147,6 +147,14 @@ ItemResult result_from_reply(const smtp::RecipientResult& r, std::string_view wh
   return out;
 }
 
+bool stale_connection_failure(const smtp::SessionFailed& failure) {
+  using smtp::ClientState;
+  using smtp::FailureCause;
+  if (failure.stage != ClientState::Rset && failure.stage != ClientState::Mail) return false;
+  return failure.cause == FailureCause::ConnectionLost ||
+         (failure.cause == FailureCause::ServerReply && failure.reply.code == 421);
+}
+
 ItemResult result_from_session(const smtp::SessionFailed& failure, std::string_view where) {
   ItemResult out;
   out.disposition = disposition_of(failure.reply.code);

@@ -40,6 +40,11 @@ ItemResult result_from_reply(const smtp::RecipientResult& result, std::string_vi
 // greeting defers (4.x.x "refused to talk to me"): it is about the host, not the recipients.
 ItemResult result_from_session(const smtp::SessionFailed& failure, std::string_view where);
 
+// A cached connection found closed when reused: the session ended at the message's first command
+// (RSET or MAIL) by a lost connection or a 421 (a server's idle timeout), so the server took
+// nothing of the message and it can go again at once on a new connection.
+bool stale_connection_failure(const smtp::SessionFailed& failure);
+
 // The RFC 3463 status of a reply: its enhanced code when of the reply's class, else X.0.0.
 std::string enhanced_status_of(const smtp::Reply& reply);
 

@@ -115,5 +115,24 @@ TEST(OutboundPolicy, RefusalAtTheGreetingDefersLikePostfix) {
   EXPECT_EQ(result_from_session(f, "mx1:25").disposition, Disposition::Failed);
 }
 
+// Found by test_remote_misbehaving.py: a cached connection the server had closed while idle cost
+// the next message a deferral (a retry 5 minutes later with the default backoff).
+TEST(OutboundPolicy, StaleCachedConnectionIsOneThatFailedBeforeAnyVerdict) {
+  using smtp::ClientState;
+  using smtp::FailureCause;
+  auto lost = [](ClientState stage, FailureCause cause, int code = 421) {
+    return smtp::SessionFailed{stage, cause, smtp::make_reply(code, "4.4.2", "x"), false};
+  };
+  EXPECT_TRUE(stale_connection_failure(lost(ClientState::Mail, FailureCause::ConnectionLost)));
+  EXPECT_TRUE(stale_connection_failure(lost(ClientState::Rset, FailureCause::ConnectionLost)));
+  EXPECT_TRUE(stale_connection_failure(lost(ClientState::Mail, FailureCause::ServerReply)));
+  // Later stages: the server may have taken recipients or the body; a timeout costs time again.
+  EXPECT_FALSE(stale_connection_failure(lost(ClientState::Rcpt, FailureCause::ConnectionLost)));
+  EXPECT_FALSE(
+      stale_connection_failure(lost(ClientState::EndOfData, FailureCause::ConnectionLost)));
+  EXPECT_FALSE(stale_connection_failure(lost(ClientState::Mail, FailureCause::Timeout)));
+  EXPECT_FALSE(stale_connection_failure(lost(ClientState::Mail, FailureCause::ServerReply, 451)));
+}
+
 }  // namespace
 }  // namespace mailroom::delivery

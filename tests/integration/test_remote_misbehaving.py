@@ -201,3 +201,24 @@ def test_5xx_at_rcpt_after_a_misbehaving_host_still_bounces(mailroom, dns, port)
         assert "Recipient address rejected" in report
         wait_queue_empty(srv)
         assert "Mail queue is empty" in queue_listing(srv)
+
+
+def test_cached_connection_the_peer_closed_meanwhile(mailroom, one_mx_dns, port):
+    # The peer answers 250 and then closes the connection without a word (idle timeout, restart)
+    # while mailroom keeps it for the next message: that message is not lost.
+    def accept_then_close(conn):
+        conn.send(b"250 2.0.0 Ok: queued\r\n")
+        conn.sock.close()
+        return None
+
+    with ScriptedSmtp("127.0.0.2", port, default={"eod": accept_then_close}) as mx1:
+        srv = relay(mailroom, one_mx_dns, port, connection_cache_s=30)
+        send(srv)
+        mx1.wait_for(1, what="bodies_read")
+        wait_queue_empty(srv)
+        qid = send(srv)
+        mx1.wait_for(2, what="bodies_read")
+        wait_queue_empty(srv)
+        assert mx1.connections == 2
+        log = srv.log_text()
+        assert not re.search(rf"id={qid} .*status=deferred", log), log[-2000:]
