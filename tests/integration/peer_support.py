@@ -30,6 +30,7 @@ class Message:
     rcpts: list
     data: bytes
     connection: int
+    tls: bool = False
 
 
 @dataclass
@@ -218,8 +219,13 @@ class ScriptedSmtp:
             elif verb == b"STAR":
                 if not self._act(conn, actions, "starttls", "220 2.0.0 Ready to start TLS"):
                     return
+                action = actions.get("starttls")
+                if not (action is None or (isinstance(action, str) and action.startswith("220"))):
+                    continue
                 if self.starttls == "broken":
-                    conn.send(b"\x15\x03\x01\x00\x02\x02\x28this is not TLS\r\n")
+                    # Takes the ClientHello, answers with a handshake_failure alert, hangs up.
+                    conn.sock.recv(65536)
+                    conn.send(b"\x15\x03\x03\x00\x02\x02\x28")
                     conn.sock.close()
                     return
                 conn.sock = self.starttls.wrap_socket(conn.sock, server_side=True)
@@ -246,7 +252,7 @@ class ScriptedSmtp:
                 if not (action is None or (isinstance(action, str) and action.startswith("354"))):
                     continue
                 body = self._read_body(conn)
-                msg = Message(mail_from, list(rcpts), body, conn.index)
+                msg = Message(mail_from, list(rcpts), body, conn.index, conn.tls)
                 with self.lock:
                     self.bodies_read.append(msg)
                 action = actions.get("eod")
