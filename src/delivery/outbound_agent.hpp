@@ -16,7 +16,8 @@
 //   - TLS per destination (tls_level_for): opportunistic STARTTLS, and a failed handshake retried
 //     once in plaintext on a new connection, as Postfix; "required" fails 4.7.4/4.7.5 without
 //     TLS; "verify" also needs a trusted certificate for the host name; the relayhost's
-//     credentials go only over TLS unless relayhost_plaintext_auth;
+//     credentials go only over TLS unless relayhost_plaintext_auth, and a relay refusing them
+//     (5xx to AUTH) defers the mail, as Postfix's smtp_sasl_auth_soft_bounce;
 //   - a body the next hop cannot take (8BITMIME or BINARYMIME without the extension, SMTPUTF8
 //     without SMTPUTF8) bounces 5.6.3 / 5.6.7 rather than being sent damaged.
 // LMTP: the configured socket or host, LHLO, one reply per recipient after the data.

@@ -173,6 +173,19 @@ ItemResult result_from_session(const smtp::SessionFailed& failure, std::string_v
     out.diagnostic = reply_text(failure.reply);
     return out;
   }
+  if (failure.from_server && failure.stage == smtp::ClientState::Auth &&
+      out.disposition == Disposition::Failed) {
+    // Credentials the relay refuses are our configuration's fault, not the recipients': the mail
+    // waits until an administrator fixes them (Postfix's smtp_sasl_auth_soft_bounce, on by
+    // default).
+    out.disposition = Disposition::Deferred;
+    status[0] = '4';
+    out.reason = fmt::format("{} SASL authentication failed; host {} said: {}", status, where,
+                             reply_text(failure.reply));
+    out.remote_mta = std::string(where);
+    out.diagnostic = reply_text(failure.reply);
+    return out;
+  }
   if (failure.from_server) {
     out.reason = fmt::format("{} host {} said: {} (in reply to {} command)", status, where,
                              reply_text(failure.reply), command_name(failure.stage));

@@ -115,6 +115,21 @@ TEST(OutboundPolicy, RefusalAtTheGreetingDefersLikePostfix) {
   EXPECT_EQ(result_from_session(f, "mx1:25").disposition, Disposition::Failed);
 }
 
+// Found by test_remote_interop_postfix.py: a smarthost refusing our credentials (535) bounced
+// every message relayed through it.
+TEST(OutboundPolicy, RefusedCredentialsDeferLikePostfix) {
+  smtp::SessionFailed f{smtp::ClientState::Auth, smtp::FailureCause::ServerReply,
+                        smtp::make_reply(535, "5.7.8", "Error: authentication failed"), true};
+  auto r = result_from_session(f, "relay[192.0.2.9]:587");
+  EXPECT_EQ(r.disposition, Disposition::Deferred);
+  EXPECT_EQ(r.reason,
+            "4.7.8 SASL authentication failed; host relay[192.0.2.9]:587 said: 535 5.7.8 Error: "
+            "authentication failed");
+  EXPECT_EQ(r.diagnostic, "535 5.7.8 Error: authentication failed");
+  f.reply = smtp::make_reply(454, "4.7.0", "Temporary authentication failure");
+  EXPECT_EQ(result_from_session(f, "relay:587").disposition, Disposition::Deferred);
+}
+
 // Found by test_remote_misbehaving.py: a cached connection the server had closed while idle cost
 // the next message a deferral (a retry 5 minutes later with the default backoff).
 TEST(OutboundPolicy, StaleCachedConnectionIsOneThatFailedBeforeAnyVerdict) {

@@ -406,8 +406,28 @@ class ScriptedDns:
         return out
 
 
-def free_port_on(host):
-    """A TCP port free on `host` (a 127.0.0.x address)."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+def free_port_on(*hosts):
+    """A TCP port that can be bound on every one of `hosts` (127.0.0.x addresses). Asking the
+    kernel on 127.0.0.1 is not enough: other tests' outbound connections leave TIME-WAIT sockets
+    on 127.0.0.2:port, which block a later listener there (Postfix's master failed to bind)."""
+    hosts = hosts or ("127.0.0.1",)
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind((hosts[0], 0))
+            port = s.getsockname()[1]
+        try:
+            for h in hosts[1:]:
+                with socket.socket() as t:
+                    t.bind((h, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError(f"no port free on all of {hosts}")
+
+
+MX_HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
+
+
+def mx_port():
+    """The port every test MX host listens on (remote_port), free on all of them."""
+    return free_port_on(*MX_HOSTS)

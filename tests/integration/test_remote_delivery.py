@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from conftest import free_port
 from dns_support import DnsServer
+from peer_support import mx_port
 from queue_support import maildir_messages, send_message, wait_until
 from remote_support import RemoteServer
 
@@ -43,7 +43,7 @@ def body_of(received):
 
 @pytest.fixture
 def port():
-    return free_port()
+    return mx_port()
 
 
 def test_preferred_mx_gets_the_message_byte_for_byte(mailroom, port):

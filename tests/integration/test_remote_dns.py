@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import free_port
+from peer_support import mx_port
 from peer_support import ScriptedDns, ScriptedSmtp
 from queue_support import send_message, wait_until
 from remote_support import (SENDER, SHORT_TIMEOUTS, delivery_status, dsns_for, queue_listing,
@@ -22,7 +22,7 @@ RECORDS = {("dom.test", "MX"): [(10, "mx1.dom.test")], ("mx1.dom.test", "A"): ["
 
 @pytest.fixture
 def port():
-    return free_port()
+    return mx_port()
 
 
 def relay(mailroom, dns, port, **delivery):

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import free_port
+from peer_support import mx_port
 from peer_support import ScriptedDns, ScriptedSmtp
 from queue_support import send_message, wait_until
 from remote_support import (SENDER, SHORT_TIMEOUTS, queue_listing, start_relay,
@@ -30,7 +30,7 @@ def pki(tmp_path_factory):
 
 @pytest.fixture
 def port():
-    return free_port()
+    return mx_port()
 
 
 @pytest.fixture

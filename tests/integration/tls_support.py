@@ -27,10 +27,11 @@ class Pki:
                  "-keyout", str(self.ca_key), "-out", str(self.ca_file), "-days", "30",
                  "-subj", f"/CN={ca_name}", cwd=self.dir)
 
-    def server(self, name, expired=False, tag=""):
-        stem = self.dir / f"{name}{'-expired' if expired else ''}{tag}"
-        key, csr, cert, ext = (stem.with_suffix(s) for s in (".key", ".csr", ".pem", ".ext"))
-        ext.write_text(f"subjectAltName=DNS:{name}\nextendedKeyUsage=serverAuth\n")
+    def server(self, name, expired=False, alt_names=()):
+        stem = self.dir / f"{name}{'-expired' if expired else ''}"
+        key, csr, cert, ext = (pathlib.Path(f"{stem}{s}") for s in (".key", ".csr", ".pem", ".ext"))
+        sans = ",".join(f"DNS:{n}" for n in (name, *alt_names))
+        ext.write_text(f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\n")
         _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                  "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}", cwd=self.dir)
         # -days -1: notAfter a day before now, the certificate is expired the moment it exists.
