@@ -144,6 +144,7 @@ ItemResult result_from_reply(const smtp::RecipientResult& r, std::string_view wh
     out.reason = fmt::format("{} {} ({})", status, smtp::sanitize_text(text, 512), where);
   }
   out.relayed = out.disposition == Disposition::Delivered && r.relayed_without_dsn;
+  out.dsn_passed_on = out.disposition == Disposition::Delivered && r.dsn_passed_on;
   return out;
 }
 

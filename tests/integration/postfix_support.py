@@ -1,6 +1,6 @@
-"""Real peers for interop tests: a private Postfix instance (Debian's postfix) and a private
-Dovecot that only authenticates (SASL for Postfix's smtpd), each with its own directories under
-/tmp and bound to loopback only.
+"""Real peers for interop tests: a private Postfix instance (Debian's postfix), a private
+Dovecot that only authenticates (SASL for Postfix's smtpd), and Dovecot's own LMTP server
+(DovecotLmtp), each with its own directories under /tmp and bound to loopback only.
 
     with DovecotSasl("interop", {"relayuser": "relay-secret"}) as sasl, \\
             PrivatePostfix("interop", services=[...], mailboxes=["bob@dom.test"], ...) as pf:
@@ -278,6 +278,111 @@ service auth {{
                 raise RuntimeError("dovecot (auth) did not start: " + self.log())
             time.sleep(0.05)
         return self
+
+    def log(self):
+        try:
+            return (self.dir / "dovecot.log").read_text(errors="replace")[-3000:]
+        except FileNotFoundError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class DovecotLmtp:
+    """Dovecot's own LMTP server (Debian's dovecot-lmtpd) on a UNIX socket and on
+    127.0.0.1:<port>, delivering to Maildirs under its directory for the users of a passwd-file
+    (full addresses: kate@example.test); anyone else gets Dovecot's 550."""
+
+    def __init__(self, name, users, port):
+        self.dir = pathlib.Path(f"/tmp/mailroom-it-dovecot-lmtp-{name}")
+        self.users = list(users)
+        self.port = port
+        self.socket = self.dir / "lmtp"
+        self.mail = self.dir / "mail"
+        self.proc = None
+
+    def maildir(self, address):
+        local, domain = address.split("@")
+        return self.mail / domain / local / "Maildir"
+
+    def start(self):
+        if not shutil.which("dovecot") or not os.path.exists("/usr/lib/dovecot/lmtp"):
+            raise RuntimeError("dovecot's LMTP server is not installed (Debian package dovecot-lmtpd)")
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.mail.mkdir(parents=True)
+        self.dir.chmod(0o755)
+        owner = pwd.getpwnam(MAILDIR_USER)
+        os.chown(self.mail, owner.pw_uid, owner.pw_gid)
+        (self.dir / "users").write_text("".join(
+            f"{u}::{owner.pw_uid}:{owner.pw_gid}::{self.dir}/home::\n" for u in self.users))
+        conf = self.dir / "dovecot.conf"
+        conf.write_text(f"""\
+base_dir = {self.dir}/run
+state_dir = {self.dir}/state
+log_path = {self.dir}/dovecot.log
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+first_valid_uid = 1
+mail_location = maildir:{self.mail}/%d/%n/Maildir
+passdb {{
+  driver = passwd-file
+  args = {self.dir}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = {self.dir}/users
+}}
+service lmtp {{
+  unix_listener {self.socket} {{
+    mode = 0666
+  }}
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+}}
+""")
+        self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("dovecot (lmtp) exited: " + self.log())
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.settimeout(5)
+                    if s.recv(512).startswith(b"220") and self.socket.exists():
+                        return self
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("dovecot (lmtp) did not start: " + self.log())
+            time.sleep(0.05)
+
+    def wait_for_mail(self, address, count=1, timeout=30):
+        new = self.maildir(address) / "new"
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if new.is_dir():
+                files = sorted(new.iterdir())
+                if len(files) >= count:
+                    return [f.read_bytes() for f in files]
+            time.sleep(0.05)
+        raise AssertionError(f"Dovecot LMTP: no mail for {address}\n{self.log()}")
 
     def log(self):
         try:

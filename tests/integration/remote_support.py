@@ -90,7 +90,7 @@ SHORT_TIMEOUTS = {k: 2 for k in ("connect_timeout_s", "helo_timeout_s", "mail_ti
 
 
 def start_relay(mailroom, dns_address, port, queue=None, server=None, dns_timeout_ms=1000,
-                extra=None, **delivery):
+                extra=None, users=(), **delivery):
     """A mailroom relaying for loopback clients, its DNS at `dns_address`, MX hosts on `port`,
     retrying deferred mail every second or two; SENDER has a mailbox for the DSNs."""
     d = {"remote_port": port, "destination_backoff_s": 0}
@@ -101,7 +101,8 @@ def start_relay(mailroom, dns_address, port, queue=None, server=None, dns_timeou
               "delivery": d, "queue": q}
     tables.update(extra or {})  # e.g. {"delivery.tls_policy": {'"dom.test"': "verify"}}
     srv = mailroom([dict(RELAY)], server=server, extra=tables)
-    srv.add_user(SENDER, "pw")  # before the start: a DSN must find its mailbox at once
+    for user in (SENDER, *users):  # before the start: a DSN must find its mailbox at once
+        srv.add_user(user, "pw")
     srv.start()
     return srv
 
