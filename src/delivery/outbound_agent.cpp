@@ -408,6 +408,10 @@ class OutboundAgent::Impl {
         auto failed = client->failure();
         if (!client->ready()) {
           if (failed) last = result_from_session(*failed, desc);
+          // Postfix logs each host that let a message down; the final status line names only
+          // the last one.
+          spdlog::info("delivery: id={} not delivered by {}: {}", job.info.envelope.id, desc,
+                       last.reason);
           if (!failed || failed->stage == smtp::ClientState::Connecting) {
             dest.connect_failed();
           } else {
@@ -474,6 +478,9 @@ class OutboundAgent::Impl {
         last = r;
       }
     }
+    if (!still.empty())
+      spdlog::info("delivery: id={} {} of {} recipient(s) not delivered by {}: {}",
+                   job.info.envelope.id, still.size(), pending.size(), desc, last.reason);
     pending = std::move(still);
     cache_.give(key, client);
     co_return outcome;

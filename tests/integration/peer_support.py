@@ -75,8 +75,9 @@ class ScriptedSmtp:
     def __init__(self, host, port, scripts=(), default=None, pipelining=True, starttls=None,
                  name=None, ehlo_extra=()):
         """scripts[i]: the stage actions of connection i; `default` those of later connections.
-        starttls: an ssl.SSLContext to offer STARTTLS with (a handshake with it must work), or
-        "broken" to offer STARTTLS, say 220 and then send garbage instead of a handshake."""
+        starttls: an ssl.SSLContext to offer STARTTLS with (a handshake with it must work),
+        "broken" to offer STARTTLS, say 220 and answer the ClientHello with an alert, or "hang"
+        to say 220 and then never answer."""
         self.host, self.port = host, port
         self.scripts = list(scripts)
         self.default = default or {}
@@ -222,6 +223,10 @@ class ScriptedSmtp:
                 action = actions.get("starttls")
                 if not (action is None or (isinstance(action, str) and action.startswith("220"))):
                     continue
+                if self.starttls == "hang":
+                    # Says 220, then never answers the ClientHello.
+                    conn.hang(self.stop_event)
+                    return
                 if self.starttls == "broken":
                     # Takes the ClientHello, answers with a handshake_failure alert, hangs up.
                     conn.sock.recv(65536)

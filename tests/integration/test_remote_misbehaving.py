@@ -10,6 +10,7 @@ only where the peer took the body but gave no verdict (RFC 5321 6.1 and the issu
 there is allowed, a loss is not").
 """
 import re
+import time
 
 import pytest
 
@@ -222,3 +223,51 @@ def test_cached_connection_the_peer_closed_meanwhile(mailroom, one_mx_dns, port)
         assert mx1.connections == 2
         log = srv.log_text()
         assert not re.search(rf"id={qid} .*status=deferred", log), log[-2000:]
+
+
+def test_peer_that_stops_reading_the_body(mailroom, dns, port):
+    # mx1 says 354 and then reads nothing: our writes block once the socket buffers are full, and
+    # the data transfer timeout ends the attempt; mx2 gets the message.
+    big = BODY + ("y" * 998 + "\r\n") * 6000  # about 6 MB: more than loopback buffers hold
+    with ScriptedSmtp("127.0.0.2", port, default={"data": stop_reading}) as mx1, \
+            ScriptedSmtp("127.0.0.3", port) as mx2:
+        srv = relay(mailroom, dns, port)
+        code, line, qid = send_message(srv.port(), SENDER, ["bob@dom.test"], big)
+        assert code == 250, line
+        (msg,) = mx2.wait_for(1, timeout=60)
+        assert len(msg.data) > 6_000_000
+        wait_queue_empty(srv)
+        assert mx1.delivered == []
+        assert re.search(rf"delivery: id={qid} .*not delivered by mx1\.dom\.test\[127\.0\.0\.2\]"
+                         r":\d+: 4\.4\.2 timeout waiting for server in state data-body",
+                         srv.log_text()), srv.log_text()[-2000:]
+
+
+def stop_reading(conn):
+    conn.send(b"354 go ahead\r\n")
+    time.sleep(30)  # the client gives up long before
+    return DROP
+
+
+def early_refusal(conn):
+    # Exchange-style: the size limit is enforced while the body streams in, and the server
+    # answers at once and hangs up.
+    conn.send(b"354 go ahead\r\n552 5.3.4 Message size exceeds fixed maximum message size\r\n")
+    time.sleep(0.2)
+    return DROP
+
+
+def test_refusal_during_the_body_is_never_a_delivery(mailroom, dns, port):
+    with ScriptedSmtp("127.0.0.2", port, default={"data": early_refusal}) as mx1, \
+            ScriptedSmtp("127.0.0.3", port) as mx2:
+        srv = relay(mailroom, dns, port)
+        qid = send(srv)
+        wait_queue_empty(srv)
+        assert mx1.delivered == []
+        log = srv.log_text()
+        line = re.search(rf"id={qid} to=<bob@dom.test> status=(\w+) .*", log).group(0)
+        # Either the 552 is read as the verdict (a bounce quoting it) or the drop defers to mx2.
+        if "status=failed" in line:
+            assert "552 5.3.4" in line and mx2.delivered == []
+        else:
+            assert len(mx2.delivered) == 1, line

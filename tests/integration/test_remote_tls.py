@@ -13,7 +13,7 @@ import re
 import pytest
 
 from peer_support import mx_port
-from peer_support import ScriptedDns, ScriptedSmtp
+from peer_support import HANG, ScriptedDns, ScriptedSmtp
 from queue_support import send_message, wait_until
 from remote_support import (SENDER, SHORT_TIMEOUTS, queue_listing, start_relay,
                             wait_queue_empty)
@@ -145,3 +145,22 @@ def test_refused_starttls_goes_on_in_plaintext_when_opportunistic(mailroom, dns,
         send(srv)
         (msg,) = mx1.wait_for(1)
         assert not msg.tls and msg.connection == 0
+
+
+TWO_MX = {("dom.test", "MX"): [(10, "mx1.dom.test"), (20, "mx2.dom.test")],
+          ("mx1.dom.test", "A"): ["127.0.0.2"], ("mx2.dom.test", "A"): ["127.0.0.3"]}
+
+
+@pytest.mark.parametrize("peer", [{"starttls": "x", "default": {"starttls": HANG}},
+                                  {"starttls": "hang"}],
+                         ids=["starttls-unanswered", "handshake-unanswered"])
+def test_peer_hanging_in_starttls_does_not_hold_the_message(mailroom, port, pki, peer):
+    # Opportunistic: the message gets through exactly once, by plaintext on mx1 after the failed
+    # handshake or by mx2 after the STARTTLS timeout.
+    with ScriptedDns(TWO_MX) as dns, ScriptedSmtp("127.0.0.2", port, **peer) as mx1, \
+            ScriptedSmtp("127.0.0.3", port) as mx2:
+        srv = relay(mailroom, dns, port, pki, "opportunistic")
+        send(srv)
+        wait_until(lambda: mx1.delivered or mx2.delivered, what="a delivery")
+        wait_queue_empty(srv)
+        assert len(mx1.delivered) + len(mx2.delivered) == 1
