@@ -5,7 +5,6 @@
     ...; sink.messages -> [Received(mail_from, rcpt_tos, data)]
 """
 import email
-import re
 import threading
 import time
 from dataclasses import dataclass, field

@@ -10,10 +10,9 @@ import re
 
 import pytest
 
-from peer_support import mx_port
-from peer_support import ScriptedDns, ScriptedSmtp
+from peer_support import ScriptedDns, ScriptedSmtp, free_port_on, mx_port
 from queue_support import send_message, wait_until
-from remote_support import (SENDER, SHORT_TIMEOUTS, delivery_status, dsns_for, queue_listing,
+from remote_support import (RELAY, SENDER, SHORT_TIMEOUTS, delivery_status, dsns_for, queue_listing,
                             start_relay, wait_queue_empty)
 
 BODY = "From: <chris@example.test>\r\nSubject: dns\r\n\r\nhello\r\n"
@@ -113,3 +112,44 @@ def test_mx_hosts_without_addresses_bounce_5_4_4(mailroom, port):
         report = delivery_status(dsn)
         assert "Status: 5.4.4" in report and "Action: failed" in report, report
         assert "Host not found" in dsn.as_string()
+
+
+def test_each_address_of_a_host_in_turn(mailroom, port):
+    # mx1 has two addresses; nothing listens on the first.
+    records = {("dom.test", "MX"): [(10, "mx1.dom.test")],
+               ("mx1.dom.test", "A"): ["127.0.0.2", "127.0.0.3"]}
+    with ScriptedDns(records) as dns, ScriptedSmtp("127.0.0.3", port) as second:
+        srv = relay(mailroom, dns, port)
+        send(srv)
+        (msg,) = second.wait_for(1)
+        assert msg.rcpts == ["bob@dom.test"]
+        wait_queue_empty(srv)
+
+
+def assert_loop_bounce(srv):
+    (dsn,) = dsns_for(srv)
+    report = delivery_status(dsn)
+    assert "Status: 5.4.6" in report and "Action: failed" in report, report
+    assert "mail for dom.test loops back to myself" in dsn.as_string()
+
+
+def test_mx_that_is_this_server_bounces_5_4_6(mailroom):
+    # The MX is 127.0.0.1 and remote_port is our own listener's: delivering there is a loop.
+    own = free_port_on("127.0.0.1")
+    with ScriptedDns({("dom.test", "MX"): [(10, "127.0.0.1")]}) as dns:
+        srv = mailroom([dict(RELAY, address=f"127.0.0.1:{own}")], extra={
+            "dns": {"servers": [dns.address], "timeout_ms": 300},
+            "delivery": {"remote_port": own, **SHORT_TIMEOUTS}})
+        srv.add_user(SENDER, "pw")
+        srv.start()
+        send(srv)
+        assert_loop_bounce(srv)
+
+
+def test_mx_greeting_with_our_own_name_bounces_5_4_6(mailroom, port):
+    with ScriptedDns(RECORDS) as dns, \
+            ScriptedSmtp("127.0.0.2", port, name="mx.example.test") as mx1:
+        srv = relay(mailroom, dns, port)
+        send(srv)
+        assert_loop_bounce(srv)
+        assert mx1.bodies_read == []

@@ -7,7 +7,6 @@
 - a message deferred past [queue] delay_warning_s gives one "delayed" DSN and is still delivered
   later; past [queue] max_lifetime_s it bounces 4.4.7 with the last error.
 """
-import email
 import re
 import time
 
@@ -15,7 +14,6 @@ import pytest
 
 from conftest import RawSmtp
 from peer_support import ScriptedDns, ScriptedSmtp, mx_port
-from queue_support import smtp_transaction, wait_until
 from remote_support import (SENDER, SHORT_TIMEOUTS, delivery_status, dsns_for, queue_listing,
                             start_relay, wait_queue_empty)
 

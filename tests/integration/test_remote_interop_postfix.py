@@ -17,13 +17,13 @@ import time
 
 import pytest
 
+from conftest import RawSmtp
 from dns_support import DnsServer
 from peer_support import free_port_on, mx_port
 from postfix_support import DovecotSasl, PrivatePostfix, wait_for_banner
 from queue_support import send_message, smtp_transaction, wait_until, world_traversable_dir
 from remote_support import SENDER, SHORT_TIMEOUTS, queue_listing, start_relay, wait_queue_empty
 from tls_support import Pki
-from conftest import RawSmtp
 
 # Lines that trip naive relays: leading dots, "From " (mbox), trailing white space, a 998-octet
 # line, an empty line before the end, and a header folded with a tab.

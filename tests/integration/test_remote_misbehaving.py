@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from peer_support import mx_port
-from peer_support import DROP, HANG, ScriptedDns, ScriptedSmtp
+from peer_support import DROP, HANG, ScriptedDns, ScriptedSmtp, mx_port
 from queue_support import send_message, wait_until
 from remote_support import (SENDER, SHORT_TIMEOUTS, delivery_status, dsns_for, queue_listing,
                             start_relay, wait_queue_empty)

@@ -12,8 +12,7 @@ import re
 
 import pytest
 
-from peer_support import mx_port
-from peer_support import HANG, ScriptedDns, ScriptedSmtp
+from peer_support import HANG, ScriptedDns, ScriptedSmtp, mx_port
 from queue_support import send_message, wait_until
 from remote_support import (SENDER, SHORT_TIMEOUTS, queue_listing, start_relay,
                             wait_queue_empty)
