@@ -73,7 +73,7 @@ class Conn:
 
 class ScriptedSmtp:
     def __init__(self, host, port, scripts=(), default=None, pipelining=True, starttls=None,
-                 name=None, ehlo_extra=()):
+                 name=None, ehlo_extra=(), lmtp=False):
         """scripts[i]: the stage actions of connection i; `default` those of later connections.
         starttls: an ssl.SSLContext to offer STARTTLS with (a handshake with it must work),
         "broken" to offer STARTTLS, say 220 and answer the ClientHello with an alert, or "hang"
@@ -85,6 +85,7 @@ class ScriptedSmtp:
         self.starttls = starttls
         self.name = name or f"peer.{host}"
         self.ehlo_extra = list(ehlo_extra)
+        self.lmtp = lmtp  # one reply per recipient after the body; `delivered` holds one each
         self.delivered = []     # answered 250 at end of data
         self.bodies_read = []   # every complete body read, whatever the answer
         self.conns = []
@@ -212,9 +213,9 @@ class ScriptedSmtp:
         while True:
             line = conn.readline()
             verb = line[:4].upper()
-            if verb in (b"EHLO", b"HELO"):
+            if verb in (b"EHLO", b"HELO", b"LHLO"):
                 mail_from, rcpts = None, []
-                normal = self._ehlo_reply(conn) if verb == b"EHLO" else f"250 {self.name}"
+                normal = f"250 {self.name}" if verb == b"HELO" else self._ehlo_reply(conn)
                 if not self._act(conn, actions, "ehlo", normal):
                     return
             elif verb == b"STAR":
@@ -260,6 +261,11 @@ class ScriptedSmtp:
                 msg = Message(mail_from, list(rcpts), body, conn.index, conn.tls)
                 with self.lock:
                     self.bodies_read.append(msg)
+                if self.lmtp:
+                    if not self._lmtp_replies(conn, actions, msg):
+                        return
+                    mail_from, rcpts = None, []
+                    continue
                 action = actions.get("eod")
                 if action is None or (isinstance(action, str) and action.startswith("250 ")):
                     with self.lock:
@@ -277,6 +283,22 @@ class ScriptedSmtp:
                 return
             else:
                 conn.send(b"502 5.5.2 Error: command not recognized\r\n")
+
+    def _lmtp_replies(self, conn, actions, msg):
+        """LMTP (RFC 2033 4.2): one reply per accepted recipient after the body; "eod:<rcpt>"
+        scripts one (a callable returns the reply, None for the normal one). A recipient
+        answered 250 counts as delivered on its own."""
+        for rcpt in msg.rcpts:
+            action = actions.get("eod:" + rcpt)
+            if callable(action):
+                action = action(conn)
+            if action is None or (isinstance(action, str) and action.startswith("250 ")):
+                with self.lock:
+                    self.delivered.append(Message(msg.mail_from, [rcpt], msg.data,
+                                                  msg.connection, msg.tls))
+            if not self._act(conn, {"eod": action}, "eod", f"250 2.0.0 <{rcpt}> Saved"):
+                return False
+        return True
 
     @staticmethod
     def _read_body(conn):

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from conftest import RawSmtp
-from peer_support import free_port_on
+from peer_support import ScriptedSmtp, free_port_on
 from postfix_support import DovecotLmtp
 from queue_support import smtp_transaction, wait_until
 from remote_support import SENDER, delivery_status, queue_listing, wait_queue_empty
@@ -113,3 +113,25 @@ def test_delivery_receipt_through_lmtp_says_delivered(mailroom, dovecot):
     (data,) = dovecot.wait_for_mail(SENDER)
     report = delivery_status(email.message_from_bytes(data))
     assert "Action: delivered" in report and "Final-Recipient: rfc822; kate@example.test" in report, report
+
+
+def test_lmtp_temporary_failure_retries_only_that_recipient(mailroom):
+    # A scripted LMTP server: after the body, kate's copy is saved and amy's gets 452 (mailbox
+    # full) the first time. The retry carries amy alone; kate's copy never goes again.
+    port = free_port_on("127.0.0.1")
+    refusals = ["452 4.2.2 <amy@example.test> Mailbox full"]
+
+    def amy_once(conn):
+        return refusals.pop() if refusals else None
+
+    with ScriptedSmtp("127.0.0.1", port, lmtp=True, name="lmtp.test",
+                      default={"eod:amy@example.test": amy_once}) as lmtp:
+        srv = start(mailroom, f"lmtp:127.0.0.1:{port}", users=["kate@example.test", "amy@example.test"])
+        qid = send(srv, ["kate@example.test", "amy@example.test"])
+        wait_until(lambda: len(lmtp.delivered) >= 2, timeout=40, what="both copies")
+        wait_queue_empty(srv)
+        assert sorted(m.rcpts[0] for m in lmtp.delivered) == ["amy@example.test", "kate@example.test"]
+        assert [m.rcpts for m in lmtp.bodies_read] == [["kate@example.test", "amy@example.test"],
+                                                        ["amy@example.test"]]
+        log = srv.log_text()
+        assert re.search(rf"id={qid} to=<amy@example.test> status=deferred .*452 4\.2\.2", log), log[-2000:]

@@ -270,3 +270,22 @@ def test_refusal_during_the_body_is_never_a_delivery(mailroom, dns, port):
             assert "552 5.3.4" in line and mx2.delivered == []
         else:
             assert len(mx2.delivered) == 1, line
+
+
+def test_shutdown_during_a_hung_delivery_keeps_the_message(mailroom, one_mx_dns, port):
+    # mx1 swallows the body and never answers, with the default 10-minute end-of-data timeout:
+    # SIGTERM must not wait for it, and the message must still be there after the restart.
+    with ScriptedSmtp("127.0.0.2", port, scripts=[{"eod": HANG}]) as mx1:
+        srv = start_relay(mailroom, one_mx_dns.address, port)
+        qid = send(srv)
+        mx1.wait_for(1, what="bodies_read")
+        started = time.time()
+        srv.stop()
+        assert srv.proc.returncode == 0
+        assert time.time() - started < 10, "shutdown waited for the hung delivery"
+        srv.start()
+        (msg,) = mx1.wait_for(1, timeout=40)
+        assert msg.connection == 1  # the retry after the restart; the first one never said 250
+        wait_queue_empty(srv)
+        log = srv.log_text()
+        assert re.search(rf"id={qid} to=<bob@dom.test> status=delivered", log), log[-2000:]
