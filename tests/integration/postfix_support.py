@@ -215,7 +215,7 @@ class PrivatePostfix:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if new.is_dir():
-                files = sorted(new.iterdir())
+                files = sorted(new.iterdir(), key=lambda p: p.stat().st_mtime_ns)
                 if len(files) >= count:
                     return [f.read_bytes() for f in files]
             time.sleep(0.05)

@@ -97,20 +97,25 @@ def stored_message(data, first_header=b"X-Interop: 1"):
     return data[data.index(first_header):]
 
 
-def test_mailroom_to_postfix_over_verified_starttls(mailroom, postfix, pki):
+@pytest.mark.parametrize("bdat", [False, True], ids=["data", "bdat"])
+def test_mailroom_to_postfix_over_verified_starttls(mailroom, postfix, pki, bdat):
+    # Postfix offers CHUNKING: with use_bdat the body goes in BDAT chunks (RFC 3030), the last
+    # one read ahead; several chunks, as the body is bigger than one.
+    body = AWKWARD + ("z" * 76 + "\r\n") * (2000 if bdat else 0)
     with DnsServer(mx=[("dom.test", "mx1.dom.test", 10)], hosts=[("mx1.dom.test", "127.0.0.2")]) as dns:
         srv = start_relay(mailroom, dns.address, postfix.ports["mx"],
-                          tls_ca_file=str(pki.ca_file),
+                          tls_ca_file=str(pki.ca_file), use_bdat=bdat,
                           extra={"delivery.tls_policy": {'"dom.test"': "verify"}})
-        code, line, qid = send_message(srv.port(), SENDER, ["bob@dom.test"], AWKWARD)
+        before = len(list((postfix.maildir("bob@dom.test") / "new").glob("*")))
+        code, line, qid = send_message(srv.port(), SENDER, ["bob@dom.test"], body)
         assert code == 250, line
-        (data,) = postfix.wait_for_mail("bob@dom.test")
-        assert stored_message(data) == AWKWARD.encode()
+        data = postfix.wait_for_mail("bob@dom.test", count=before + 1)[-1]
+        assert stored_message(data) == body.encode()
         # Postfix's own Received: says the hop was encrypted.
         assert re.search(rb"Received: from mx\.example\.test .*\n\t\(using TLSv1\.[23]", data), data[:600]
         wait_queue_empty(srv)
         assert re.search(rf"id={qid} to=<bob@dom.test> status=delivered .*mx1\.dom\.test"
-                         r"\[127\.0\.0\.2\]:\d+ said: 250 2\.0\.0 Ok: queued as", srv.log_text())
+                         r"\[127\.0\.0\.2\]:\d+ said: 250 2\.0\.0 Ok: (\d+ bytes )?queued as", srv.log_text())
 
 
 def test_postfix_to_mailroom_over_starttls(mailroom, postfix):
