@@ -73,7 +73,7 @@ class Conn:
 
 class ScriptedSmtp:
     def __init__(self, host, port, scripts=(), default=None, pipelining=True, starttls=None,
-                 name=None, ehlo_extra=(), lmtp=False):
+                 name=None, ehlo_extra=(), lmtp=False, eightbit=True):
         """scripts[i]: the stage actions of connection i; `default` those of later connections.
         starttls: an ssl.SSLContext to offer STARTTLS with (a handshake with it must work),
         "broken" to offer STARTTLS, say 220 and answer the ClientHello with an alert, or "hang"
@@ -86,6 +86,7 @@ class ScriptedSmtp:
         self.name = name or f"peer.{host}"
         self.ehlo_extra = list(ehlo_extra)
         self.lmtp = lmtp  # one reply per recipient after the body; `delivered` holds one each
+        self.eightbit = eightbit  # announce 8BITMIME
         self.delivered = []     # answered 250 at end of data
         self.bodies_read = []   # every complete body read, whatever the answer
         self.conns = []
@@ -200,7 +201,9 @@ class ScriptedSmtp:
         lines = [self.name]
         if self.pipelining:
             lines.append("PIPELINING")
-        lines += ["8BITMIME", "SIZE 10240000", "ENHANCEDSTATUSCODES"]
+        if self.eightbit:
+            lines.append("8BITMIME")
+        lines += ["SIZE 10240000", "ENHANCEDSTATUSCODES"]
         if self.starttls is not None and not conn.tls:
             lines.append("STARTTLS")
         lines += self.ehlo_extra

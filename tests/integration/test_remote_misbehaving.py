@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from conftest import RawSmtp
 from peer_support import DROP, HANG, ScriptedDns, ScriptedSmtp, mx_port
 from queue_support import send_message, wait_until
 from remote_support import (SENDER, SHORT_TIMEOUTS, delivery_status, dsns_for, queue_listing,
@@ -289,3 +290,52 @@ def test_shutdown_during_a_hung_delivery_keeps_the_message(mailroom, one_mx_dns,
         wait_queue_empty(srv)
         log = srv.log_text()
         assert re.search(rf"id={qid} to=<bob@dom.test> status=delivered", log), log[-2000:]
+
+
+# Without PIPELINING every command waits for its reply: the same misbehaviour lands elsewhere.
+@pytest.mark.parametrize("stage,action", [
+    case("rcpt", "250 2.1.5 Ok\r\n250 2.1.5 Ok again", "unsolicited"),
+    case("mail", "421 4.3.2 closing", "421"),
+    case("eod", DROP, "drop"),
+    case("rcpt", HANG, "hang"),
+])
+def test_misbehaving_mx_without_pipelining(mailroom, dns, port, stage, action):
+    with ScriptedSmtp("127.0.0.2", port, default={stage: action}, pipelining=False) as mx1, \
+            ScriptedSmtp("127.0.0.3", port, pipelining=False) as mx2:
+        srv = relay(mailroom, dns, port)
+        send(srv)
+        (msg,) = mx2.wait_for(1)
+        assert_body(msg)
+        wait_queue_empty(srv)
+        assert mx1.delivered == [] and len(mx2.delivered) == 1
+
+
+@pytest.mark.parametrize("eightbit", [True, False], ids=["8bitmime", "no-8bitmime"])
+def test_8bit_body_is_never_sent_damaged(mailroom, one_mx_dns, port, eightbit):
+    # RFC 6152: an 8-bit body goes only to a server that announced 8BITMIME; otherwise it bounces
+    # 5.6.3 (mailroom does not convert) and not one octet of it is sent.
+    body = "From: <chris@example.test>\r\nSubject: caf\u00e9\r\n\r\nd\u00e9j\u00e0 vu \u2014 \u00fcber\r\n"
+    with ScriptedSmtp("127.0.0.2", port, eightbit=eightbit) as mx1:
+        srv = relay(mailroom, one_mx_dns, port)
+        c = RawSmtp(srv.port())
+        try:
+            assert c.reply()[0] == 220
+            c.expect("EHLO client.test", 250)
+            c.expect(f"MAIL FROM:<{SENDER}> BODY=8BITMIME", 250)
+            c.expect("RCPT TO:<bob@dom.test>", 250)
+            c.expect("DATA", 354)
+            c.send(body.encode() + b".\r\n")
+            assert c.reply()[0] == 250
+        finally:
+            c.close()
+        if eightbit:
+            (msg,) = mx1.wait_for(1)
+            assert msg.data.endswith(body.encode())
+            assert any(l.endswith("BODY=8BITMIME") for l in mx1.client_lines()[0]
+                       if l.startswith("MAIL FROM"))
+        else:
+            (dsn,) = dsns_for(srv)
+            report = delivery_status(dsn)
+            assert "Status: 5.6.3" in report and "Action: failed" in report, report
+            assert mx1.bodies_read == []
+            assert not any(l.startswith("MAIL FROM") for c in mx1.client_lines() for l in c)
