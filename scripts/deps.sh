@@ -10,6 +10,9 @@ BUILD_PKGS=(build-essential cmake pkg-config ninja-build
   libedit-dev)
 TEST_PKGS=(python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl curl postfix
   dnsmasq-base dovecot-imapd
+  # Remote delivery tests: Dovecot's SASL behind a private Postfix (smarthost AUTH), Dovecot's
+  # own LMTP server, aiosmtpd peers (tests/integration/test_remote_*.py).
+  dovecot-core dovecot-lmtpd python3-aiosmtpd
   postgresql sqlite3 procps iproute2
   fuse3 python3-pyfuse3 python3-trio)
 

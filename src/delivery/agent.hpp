@@ -49,6 +49,9 @@ struct ItemResult {
   // Delivered to a next hop without DSN support: the sender who asked for NOTIFY=SUCCESS gets a
   // "relayed" notice instead of "delivered" (RFC 3461 6.2.2).
   bool relayed = false;
+  // Delivered to a next hop with DSN support: NOTIFY went along and the success notice is that
+  // hop's to send (RFC 3461 5.2.2); none from us.
+  bool dsn_passed_on = false;
 };
 
 inline ItemResult item_result(Disposition d, std::string reason) {

@@ -30,6 +30,7 @@ namespace {
 struct Merge {
   std::optional<ItemResult> deferred, failed, delivered;
   bool relayed = false;
+  bool passed_on = true;  // so far, every delivered copy's success is the next hop's to report
 };
 
 // Where an agent's result for (job j, item k) goes back to.
@@ -130,6 +131,7 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
           case Disposition::Delivered:
             merge.delivered = item;
             merge.relayed = merge.relayed || item.relayed;
+            merge.passed_on = merge.passed_on && item.dsn_passed_on;
             if (std::find(result.delivered_to.begin(), result.delivered_to.end(), owner.address) ==
                 result.delivered_to.end())
               result.delivered_to.push_back(owner.address);
@@ -163,6 +165,7 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
         result.reason = "2.0.0 delivered";
       }
       result.relayed = merge.relayed;
+      result.dsn_passed_on = merge.delivered && merge.passed_on;
     }
   }
   return results;

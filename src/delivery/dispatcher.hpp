@@ -42,7 +42,8 @@ struct RecipientResult {
   std::string reason;
   std::string remote_mta;  // of the copy that decided it (agent.hpp)
   std::string diagnostic;
-  bool relayed = false;                   // some copy went to a next hop without DSN
+  bool relayed = false;        // some copy went to a next hop without DSN
+  bool dsn_passed_on = false;  // every copy delivered went to a next hop that reports success
   std::vector<std::string> delivered_to;  // including those delivered in earlier attempts
 };
 

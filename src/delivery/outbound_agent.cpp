@@ -63,6 +63,12 @@ ItemResult outcome_of(const std::optional<smtp::RecipientResult>& reply,
   return item_result(Disposition::Deferred, "4.4.2 no reply from " + where);
 }
 
+// A reused connection that failed before the server said anything about this message.
+bool went_stale(const net::MessageDelivery& delivery, const net::SmtpClient& client) {
+  return delivery.submit == smtp::SubmitStatus::Started && client.failure() &&
+         stale_connection_failure(*client.failure());
+}
+
 smtp::BodyType body_type_of(const std::string& name) {
   if (name == "8BITMIME") return smtp::BodyType::EightBitMime;
   if (name == "BINARYMIME") return smtp::BodyType::BinaryMime;
@@ -326,6 +332,36 @@ class OutboundAgent::Impl {
     bool loop = false;
   };
 
+  // A ready connection from the cache for `key`, or one opened in plaintext after a failed
+  // handshake with the same peer (then `key` says so); null when there is none.
+  ConnectionCache::Client take_cached(ConnectionKey& key) {
+    auto client = cache_.take(key);
+    if (client) return client;
+    ConnectionKey plain = key;
+    plain.plaintext_fallback = true;
+    client = cache_.take(plain);
+    if (client) key = plain;
+    return client;
+  }
+
+  // A new session, ready unless failure() says why not. Postfix: a STARTTLS handshake that fails
+  // under opportunistic TLS is retried in plaintext on a new connection (`key` then says so).
+  asio::awaitable<ConnectionCache::Client> open_session(ConnectionKey& key,
+                                                        const net::ClientEndpoint& where,
+                                                        OutboundTls level, bool credentials,
+                                                        const std::string& desc) {
+    auto client = co_await open_client(key, where, level, false, credentials);
+    auto failed = client->failure();
+    if (!client->ready() && failed && level == OutboundTls::Opportunistic &&
+        failed->cause == smtp::FailureCause::TlsFailed) {
+      spdlog::info("delivery: TLS with {} failed ({}); retrying without TLS", desc,
+                   failed->reply.summary());
+      key.plaintext_fallback = true;
+      client = co_await open_client(key, where, level, false, credentials);
+    }
+    co_return client;
+  }
+
   asio::awaitable<ConnectionCache::Client> open_client(const ConnectionKey& key,
                                                        const net::ClientEndpoint& where,
                                                        OutboundTls level, bool lmtp,
@@ -361,48 +397,52 @@ class OutboundAgent::Impl {
     key.tls = level;
     key.server_name = host.name;
     if (credentials) key.username = options_.delivery.relayhost_username;
-    auto client = cache_.take(key);
-    if (!client) {
-      ConnectionKey plain = key;
-      plain.plaintext_fallback = true;
-      client = cache_.take(plain);
-      if (client) key = plain;
-    }
-    if (!client) {
-      client = co_await open_client(key, where, level, false, credentials);
-      auto failed = client->failure();
-      // Postfix: a STARTTLS handshake that fails under opportunistic TLS is retried in plaintext.
-      if (!client->ready() && failed && level == OutboundTls::Opportunistic &&
-          failed->cause == smtp::FailureCause::TlsFailed) {
-        spdlog::info("delivery: TLS with {} failed ({}); retrying without TLS", desc,
-                     failed->reply.summary());
-        key.plaintext_fallback = true;
-        client = co_await open_client(key, where, level, false, credentials);
-        failed = client->failure();
-      }
-      if (!client->ready()) {
-        if (failed) last = result_from_session(*failed, desc);
-        if (!failed || failed->stage == smtp::ClientState::Connecting) {
-          dest.connect_failed();
-        } else {
-          outcome.connected = true;
-        }
-        co_return outcome;
-      }
-      dest.connected();
-    }
-    outcome.connected = true;
-    const auto& greeting = client->session().capabilities().greeting_domain;
-    if (!greeting.empty() &&
-        smtp::normalize_domain(greeting) == smtp::normalize_domain(options_.hostname)) {
-      outcome.loop = true;
-      client->close();
-      co_return outcome;
-    }
-
+    auto client = take_cached(key);
+    bool reused = client != nullptr;
     auto message = message_for(job, pending, false);
     net::FileBodySource body(job.message_path, 0, job.info.body_bytes);
-    auto delivery = co_await client->send(message, body);
+    net::MessageDelivery delivery;
+    for (;;) {
+      if (!client) {
+        client = co_await open_session(key, where, level, credentials, desc);
+        auto failed = client->failure();
+        if (!client->ready()) {
+          if (failed) last = result_from_session(*failed, desc);
+          // Postfix logs each host that let a message down; the final status line names only
+          // the last one.
+          spdlog::info("delivery: id={} not delivered by {}: {}", job.info.envelope.id, desc,
+                       last.reason);
+          if (!failed || failed->stage == smtp::ClientState::Connecting) {
+            dest.connect_failed();
+          } else {
+            outcome.connected = true;
+          }
+          co_return outcome;
+        }
+        dest.connected();
+      }
+      outcome.connected = true;
+      const auto& greeting = client->session().capabilities().greeting_domain;
+      if (!greeting.empty() &&
+          smtp::normalize_domain(greeting) == smtp::normalize_domain(options_.hostname)) {
+        outcome.loop = true;
+        client->close();
+        co_return outcome;
+      }
+      delivery = co_await client->send(message, body);
+      const bool stale = reused && went_stale(delivery, *client);
+      if (!stale) break;
+      // The server closed the cached connection while it was idle: nothing of this message was
+      // taken, so it goes at once on a new connection rather than waiting for the next retry.
+      spdlog::info(
+          "delivery: cached connection to {} was closed by the server ({}); opening a "
+          "new one",
+          desc, client->failure()->reply.summary());
+      client->close();
+      client = nullptr;
+      reused = false;
+      key.plaintext_fallback = false;
+    }
     switch (delivery.submit) {
       case smtp::SubmitStatus::Started:
         break;
@@ -438,6 +478,9 @@ class OutboundAgent::Impl {
         last = r;
       }
     }
+    if (!still.empty())
+      spdlog::info("delivery: id={} {} of {} recipient(s) not delivered by {}: {}",
+                   job.info.envelope.id, still.size(), pending.size(), desc, last.reason);
     pending = std::move(still);
     cache_.give(key, client);
     co_return outcome;
@@ -538,15 +581,28 @@ class OutboundAgent::Impl {
     key.tls = OutboundTls::None;
     key.lmtp = true;
     auto client = cache_.take(key);
-    if (!client) client = co_await open_client(key, where, OutboundTls::None, true, false);
-    if (!client->ready()) {
-      const ItemResult r = outcome_of(std::nullopt, *client, desc);
-      for (auto k : unit.items) results[k] = r;
-      co_return;
-    }
+    bool reused = client != nullptr;
     auto message = message_for(job, unit.items, true);
     net::FileBodySource body(job.message_path, 0, job.info.body_bytes);
-    auto delivery = co_await client->send(message, body);
+    net::MessageDelivery delivery;
+    for (;;) {
+      if (!client) client = co_await open_client(key, where, OutboundTls::None, true, false);
+      if (!client->ready()) {
+        const ItemResult r = outcome_of(std::nullopt, *client, desc);
+        for (auto k : unit.items) results[k] = r;
+        co_return;
+      }
+      delivery = co_await client->send(message, body);
+      const bool stale = reused && went_stale(delivery, *client);
+      if (!stale) break;
+      spdlog::info(
+          "delivery: cached connection to {} was closed by the server ({}); opening a "
+          "new one",
+          desc, client->failure()->reply.summary());
+      client->close();
+      client = nullptr;
+      reused = false;
+    }
     for (std::size_t i = 0; i < unit.items.size(); ++i) {
       const auto k = unit.items[i];
       if (delivery.submit != smtp::SubmitStatus::Started) {

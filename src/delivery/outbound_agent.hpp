@@ -8,14 +8,16 @@
 //     or 5.1.2 (no such domain) at once (dns/delivery_failure.hpp);
 //   - each host's addresses in turn; a connection failure, a 4xx greeting or session failure, or
 //     a 4xx to a recipient moves on to the next address or host; a 5xx is final for the
-//     recipients it answered; what is still open after the last host is deferred with the last
+//     recipients it answered (a 5xx greeting is not: the host refused to talk, the message
+//     waits, as Postfix's smtp_skip_5xx_greeting); what is still open after the last host is deferred with the last
 //     reason, quoting the server and its reply;
 //   - a host that is one of our own listeners, or greets with our own name, is a mail loop:
 //     5.4.6 "mail for <domain> loops back to myself", as Postfix;
 //   - TLS per destination (tls_level_for): opportunistic STARTTLS, and a failed handshake retried
 //     once in plaintext on a new connection, as Postfix; "required" fails 4.7.4/4.7.5 without
 //     TLS; "verify" also needs a trusted certificate for the host name; the relayhost's
-//     credentials go only over TLS unless relayhost_plaintext_auth;
+//     credentials go only over TLS unless relayhost_plaintext_auth, and a relay refusing them
+//     (5xx to AUTH) defers the mail, as Postfix's smtp_sasl_auth_soft_bounce;
 //   - a body the next hop cannot take (8BITMIME or BINARYMIME without the extension, SMTPUTF8
 //     without SMTPUTF8) bounces 5.6.3 / 5.6.7 rather than being sent damaged.
 // LMTP: the configured socket or host, LHLO, one reply per recipient after the data.

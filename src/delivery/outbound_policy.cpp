@@ -144,14 +144,49 @@ ItemResult result_from_reply(const smtp::RecipientResult& r, std::string_view wh
     out.reason = fmt::format("{} {} ({})", status, smtp::sanitize_text(text, 512), where);
   }
   out.relayed = out.disposition == Disposition::Delivered && r.relayed_without_dsn;
+  out.dsn_passed_on = out.disposition == Disposition::Delivered && r.dsn_passed_on;
   return out;
+}
+
+bool stale_connection_failure(const smtp::SessionFailed& failure) {
+  using smtp::ClientState;
+  using smtp::FailureCause;
+  if (failure.stage != ClientState::Rset && failure.stage != ClientState::Mail) return false;
+  return failure.cause == FailureCause::ConnectionLost ||
+         (failure.cause == FailureCause::ServerReply && failure.reply.code == 421);
 }
 
 ItemResult result_from_session(const smtp::SessionFailed& failure, std::string_view where) {
   ItemResult out;
   out.disposition = disposition_of(failure.reply.code);
   if (out.disposition == Disposition::Delivered) out.disposition = Disposition::Deferred;
-  const auto status = enhanced_status_of(failure.reply);
+  auto status = enhanced_status_of(failure.reply);
+  if (failure.from_server && failure.stage == smtp::ClientState::Banner &&
+      out.disposition == Disposition::Failed) {
+    // A host that will not talk to us (554 greeting: a blocklist, an overload) says nothing about
+    // the recipients: the message waits for that host or another, as Postfix's
+    // smtp_skip_5xx_greeting (on by default) does.
+    out.disposition = Disposition::Deferred;
+    status[0] = '4';
+    out.reason = fmt::format("{} host {} refused to talk to me: {}", status, where,
+                             reply_text(failure.reply));
+    out.remote_mta = std::string(where);
+    out.diagnostic = reply_text(failure.reply);
+    return out;
+  }
+  if (failure.from_server && failure.stage == smtp::ClientState::Auth &&
+      out.disposition == Disposition::Failed) {
+    // Credentials the relay refuses are our configuration's fault, not the recipients': the mail
+    // waits until an administrator fixes them (Postfix's smtp_sasl_auth_soft_bounce, on by
+    // default).
+    out.disposition = Disposition::Deferred;
+    status[0] = '4';
+    out.reason = fmt::format("{} SASL authentication failed; host {} said: {}", status, where,
+                             reply_text(failure.reply));
+    out.remote_mta = std::string(where);
+    out.diagnostic = reply_text(failure.reply);
+    return out;
+  }
   if (failure.from_server) {
     out.reason = fmt::format("{} host {} said: {} (in reply to {} command)", status, where,
                              reply_text(failure.reply), command_name(failure.stage));

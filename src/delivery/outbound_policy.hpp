@@ -36,8 +36,15 @@ config::OutboundTls tls_level_for(const config::DeliveryConfig& cfg, std::string
 
 // What the engine said about one recipient, from server `where` ("mx.example.org[192.0.2.1]:25").
 ItemResult result_from_reply(const smtp::RecipientResult& result, std::string_view where);
-// A failure of the whole session (connect, TLS, 421...), for each recipient still waiting.
+// A failure of the whole session (connect, TLS, 421...), for each recipient still waiting. A 5xx
+// greeting defers (4.x.x "refused to talk to me"): it is about the host, not the recipients; so
+// does a 5xx to AUTH (4.x.x "SASL authentication failed"): wrong credentials are ours to fix.
 ItemResult result_from_session(const smtp::SessionFailed& failure, std::string_view where);
+
+// A cached connection found closed when reused: the session ended at the message's first command
+// (RSET or MAIL) by a lost connection or a 421 (a server's idle timeout), so the server took
+// nothing of the message and it can go again at once on a new connection.
+bool stale_connection_failure(const smtp::SessionFailed& failure);
 
 // The RFC 3463 status of a reply: its enhanced code when of the reply's class, else X.0.0.
 std::string enhanced_status_of(const smtp::Reply& reply);

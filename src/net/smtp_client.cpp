@@ -218,6 +218,13 @@ asio::awaitable<void> SmtpClient::handshake() {
   deadline_.disarm();
   if (ec) {
     note(TranscriptLine::Direction::Info, "TLS handshake failed: " + ec.message());
+    // OpenSSL's reason ("sslv3 alert handshake failure") tells the administrator more than the
+    // engine's generic "handshake failed".
+    failure_ = smtp::SessionFailed{
+        ClientState::TlsHandshake, smtp::FailureCause::TlsFailed,
+        smtp::local_failure_reply(smtp::FailureCause::TlsFailed, ClientState::TlsHandshake,
+                                  "handshake failed: " + ec.message()),
+        false};
     co_return;
   }
   auto report = tls_peer_report(conn_->tls_handle());
@@ -233,35 +240,40 @@ asio::awaitable<void> SmtpClient::handshake() {
   tls_ = std::move(report);
 }
 
-// Acts on what the engine reported, in order.
+// Acts on what the engine reported, in order, including what acting produced (the handshake's
+// outcome: the EHLO after TLS, or the session failure when it did not work).
 asio::awaitable<void> SmtpClient::handle_events() {
-  for (auto& event : session_.take_events()) {
-    if (auto* sent = std::get_if<smtp::CommandSent>(&event)) {
-      note(TranscriptLine::Direction::Sent, sent->line);
-    } else if (auto* got = std::get_if<smtp::ReplyReceived>(&event)) {
-      for (auto& line : got->lines) note(TranscriptLine::Direction::Received, line);
-      if (!banner_) banner_ = got->lines;  // the first reply of a session is its greeting
-    } else if (std::get_if<smtp::TlsWanted>(&event)) {
-      co_await handshake();
-      if (tls_) {
-        session_.on_tls_established();
-      } else {
-        session_.on_tls_failed();
+  for (;;) {
+    auto events = session_.take_events();
+    if (events.empty()) break;
+    for (auto& event : events) {
+      if (auto* sent = std::get_if<smtp::CommandSent>(&event)) {
+        note(TranscriptLine::Direction::Sent, sent->line);
+      } else if (auto* got = std::get_if<smtp::ReplyReceived>(&event)) {
+        for (auto& line : got->lines) note(TranscriptLine::Direction::Received, line);
+        if (!banner_) banner_ = got->lines;  // the first reply of a session is its greeting
+      } else if (std::get_if<smtp::TlsWanted>(&event)) {
+        co_await handshake();
+        if (tls_) {
+          session_.on_tls_established();
+        } else {
+          session_.on_tls_failed();
+        }
+      } else if (auto* body = std::get_if<smtp::BodyWanted>(&event)) {
+        body_wanted_ = *body;
+      } else if (auto* result = std::get_if<smtp::RecipientResult>(&event)) {
+        if (message_number_ && result->message == *message_number_ &&
+            result->recipient < delivery_.recipients.size())
+          delivery_.recipients[result->recipient] = *result;
+      } else if (auto* done = std::get_if<smtp::MessageResult>(&event)) {
+        if (message_number_ && done->message == *message_number_) message_finished_ = true;
+      } else if (auto* failed = std::get_if<smtp::SessionFailed>(&event)) {
+        // A failure decided here (certificate policy) is kept over the engine's generic one.
+        if (!failure_) failure_ = *failed;
+        note(TranscriptLine::Direction::Info, "session failed: " + failed->reply.summary());
+      } else if (auto* violation = std::get_if<smtp::ProtocolViolation>(&event)) {
+        note_violation(*violation);
       }
-    } else if (auto* body = std::get_if<smtp::BodyWanted>(&event)) {
-      body_wanted_ = *body;
-    } else if (auto* result = std::get_if<smtp::RecipientResult>(&event)) {
-      if (message_number_ && result->message == *message_number_ &&
-          result->recipient < delivery_.recipients.size())
-        delivery_.recipients[result->recipient] = *result;
-    } else if (auto* done = std::get_if<smtp::MessageResult>(&event)) {
-      if (message_number_ && done->message == *message_number_) message_finished_ = true;
-    } else if (auto* failed = std::get_if<smtp::SessionFailed>(&event)) {
-      // A failure decided here (certificate policy) is kept over the engine's generic one.
-      if (!failure_) failure_ = *failed;
-      note(TranscriptLine::Direction::Info, "session failed: " + failed->reply.summary());
-    } else if (auto* violation = std::get_if<smtp::ProtocolViolation>(&event)) {
-      note_violation(*violation);
     }
   }
 }
@@ -395,10 +407,10 @@ asio::awaitable<void> SmtpClient::pump() {
     if (session_.state() == ClientState::Ready && session_.replies_awaited() == 0) {
       if (!message_number_ || message_finished_ || !body_) break;
     }
-    // Events may have made the engine write (the EHLO after a TLS handshake, say): send that
-    // before waiting for the reply to it.
-    co_await flush();
-    if (!connected_) continue;
+    // Handling the events may have produced commands (the EHLO after a TLS handshake): they go
+    // out before waiting for their replies.
+    const bool flushed = co_await flush();
+    if (!flushed) continue;
     co_await read_once();
   }
   if (session_.finished()) close();

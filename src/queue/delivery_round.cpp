@@ -94,9 +94,11 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
       case delivery::Disposition::Delivered:
         s.status = RecipientStatus::Delivered;
         s.relayed = r.relayed;
-        s.notified = !bounce::wants_dsn(
-            env.sender, rcpt,
-            r.relayed ? bounce::DsnAction::Relayed : bounce::DsnAction::Delivered);
+        // A next hop that took NOTIFY along reports success itself (RFC 3461 5.2.2).
+        s.notified =
+            r.dsn_passed_on || !bounce::wants_dsn(env.sender, rcpt,
+                                                  r.relayed ? bounce::DsnAction::Relayed
+                                                            : bounce::DsnAction::Delivered);
         break;
       case delivery::Disposition::Failed:
         s.status = RecipientStatus::Failed;

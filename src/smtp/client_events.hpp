@@ -165,8 +165,12 @@ struct RecipientResult {    // once per recipient per message, when its fate is 
   Reply reply;              // 2xx delivered, 4xx try again later, 5xx bounce
   bool from_server = true;  // false: made up here (SIZE, SMTPUTF8, connection lost, ...)
   // NOTIFY=SUCCESS asked, delivered, but the server had no DSN: the client owes the sender a
-  // "relayed" DSN (RFC 3461, relaying to a server without the extension).
+  // "relayed" DSN (RFC 3461, relaying to a server without the extension). Never for LMTP.
   bool relayed_without_dsn = false;
+  // NOTIFY=SUCCESS asked, delivered, and the server had DSN: NOTIFY went along, so the success
+  // report is the next hop's to send, not ours (RFC 3461 5.2.2; Postfix smtp_rcpt_done). Never
+  // for LMTP, the final delivery.
+  bool dsn_passed_on = false;
 };
 struct MessageResult {  // after the last RecipientResult of a message
   std::uint32_t message;

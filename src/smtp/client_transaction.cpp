@@ -312,8 +312,14 @@ void ClientSession::settle(std::size_t index, ClientState stage, const Reply& r,
   } else {
     ++tx.bounced;
   }
-  bool relayed = r.positive() && !tx.dsn && (tx.message.recipients[index].notify & kNotifySuccess);
-  emit(RecipientResult{tx.number, index, stage, r, from_server, relayed});
+  // RFC 3461 5.2.2: a next hop with DSN takes NOTIFY along and with it the duty to report
+  // success; one without it leaves us a "relayed" report. An LMTP server is the final delivery
+  // (RFC 2033): the report is "delivered", from us, either way.
+  const bool success_asked =
+      r.positive() && (tx.message.recipients[index].notify & kNotifySuccess) != 0;
+  const bool relayed = success_asked && !tx.dsn && !options_.lmtp;
+  const bool passed_on = success_asked && tx.dsn && !options_.lmtp;
+  emit(RecipientResult{tx.number, index, stage, r, from_server, relayed, passed_on});
 }
 
 void ClientSession::settle_pending(ClientState stage, const Reply& r, bool from_server,

@@ -97,5 +97,57 @@ TEST(OutboundPolicy, LocalFailureNamesTheHostWithoutPretendingItSpoke) {
   EXPECT_TRUE(r.remote_mta.empty());
 }
 
+// Found by test_remote_misbehaving.py: an only MX greeting with 554 bounced the message.
+TEST(OutboundPolicy, RefusalAtTheGreetingDefersLikePostfix) {
+  smtp::SessionFailed f{smtp::ClientState::Banner, smtp::FailureCause::ServerReply,
+                        smtp::make_reply(554, "5.7.1", "mx1 does not want you"), true};
+  auto r = result_from_session(f, "mx1[192.0.2.7]:25");
+  EXPECT_EQ(r.disposition, Disposition::Deferred);
+  EXPECT_EQ(r.reason,
+            "4.7.1 host mx1[192.0.2.7]:25 refused to talk to me: 554 5.7.1 mx1 does not want you");
+  EXPECT_EQ(r.remote_mta, "mx1[192.0.2.7]:25");
+  EXPECT_EQ(r.diagnostic, "554 5.7.1 mx1 does not want you");
+
+  // Without an enhanced code: 4.0.0. A 5xx later in the session (to MAIL FROM) still fails.
+  f.reply = smtp::make_reply(554, "", "go away");
+  EXPECT_EQ(result_from_session(f, "mx1:25").reason.substr(0, 6), "4.0.0 ");
+  f.stage = smtp::ClientState::Mail;
+  EXPECT_EQ(result_from_session(f, "mx1:25").disposition, Disposition::Failed);
+}
+
+// Found by test_remote_interop_postfix.py: a smarthost refusing our credentials (535) bounced
+// every message relayed through it.
+TEST(OutboundPolicy, RefusedCredentialsDeferLikePostfix) {
+  smtp::SessionFailed f{smtp::ClientState::Auth, smtp::FailureCause::ServerReply,
+                        smtp::make_reply(535, "5.7.8", "Error: authentication failed"), true};
+  auto r = result_from_session(f, "relay[192.0.2.9]:587");
+  EXPECT_EQ(r.disposition, Disposition::Deferred);
+  EXPECT_EQ(r.reason,
+            "4.7.8 SASL authentication failed; host relay[192.0.2.9]:587 said: 535 5.7.8 Error: "
+            "authentication failed");
+  EXPECT_EQ(r.diagnostic, "535 5.7.8 Error: authentication failed");
+  f.reply = smtp::make_reply(454, "4.7.0", "Temporary authentication failure");
+  EXPECT_EQ(result_from_session(f, "relay:587").disposition, Disposition::Deferred);
+}
+
+// Found by test_remote_misbehaving.py: a cached connection the server had closed while idle cost
+// the next message a deferral (a retry 5 minutes later with the default backoff).
+TEST(OutboundPolicy, StaleCachedConnectionIsOneThatFailedBeforeAnyVerdict) {
+  using smtp::ClientState;
+  using smtp::FailureCause;
+  auto lost = [](ClientState stage, FailureCause cause, int code = 421) {
+    return smtp::SessionFailed{stage, cause, smtp::make_reply(code, "4.4.2", "x"), false};
+  };
+  EXPECT_TRUE(stale_connection_failure(lost(ClientState::Mail, FailureCause::ConnectionLost)));
+  EXPECT_TRUE(stale_connection_failure(lost(ClientState::Rset, FailureCause::ConnectionLost)));
+  EXPECT_TRUE(stale_connection_failure(lost(ClientState::Mail, FailureCause::ServerReply)));
+  // Later stages: the server may have taken recipients or the body; a timeout costs time again.
+  EXPECT_FALSE(stale_connection_failure(lost(ClientState::Rcpt, FailureCause::ConnectionLost)));
+  EXPECT_FALSE(
+      stale_connection_failure(lost(ClientState::EndOfData, FailureCause::ConnectionLost)));
+  EXPECT_FALSE(stale_connection_failure(lost(ClientState::Mail, FailureCause::Timeout)));
+  EXPECT_FALSE(stale_connection_failure(lost(ClientState::Mail, FailureCause::ServerReply, 451)));
+}
+
 }  // namespace
 }  // namespace mailroom::delivery

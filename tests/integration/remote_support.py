@@ -4,33 +4,13 @@
     sink = RemoteServer("127.0.0.2", port, rcpt_replies={"nobody@dom.test": "550 5.1.1 No such user"})
     ...; sink.messages -> [Received(mail_from, rcpt_tos, data)]
 """
-import random
-import socket
+import email
 import threading
 import time
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
-
-
-def free_port_on(*hosts):
-    """A TCP port that nothing listens on at any of `hosts` (127.0.0.x addresses share ports with
-    127.0.0.1 only in name: each address has its own listeners)."""
-    for _ in range(200):
-        port = random.randint(20000, 60000)
-        ok = True
-        for host in ("127.0.0.1",) + hosts:
-            with socket.socket() as s:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    s.bind((host, port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return port
-    raise RuntimeError("no free port on " + ", ".join(hosts))
 
 
 @dataclass
@@ -95,3 +75,60 @@ class RemoteServer:
             time.sleep(0.05)
         raise AssertionError(f"{self.host}:{self.port}: expected {count} message(s), got "
                              f"{len(self.messages)}")
+
+
+# --- a mailroom that delivers remotely, and what it sends back --------------------------------
+
+RELAY = {"name": "inbound", "tls": "none", "auth": "none", "relay": "ranges",
+         "relay_ranges": ["127.0.0.0/8"]}
+SENDER = "chris@example.test"
+# Timeouts small enough that a silent peer costs seconds, not minutes.
+SHORT_TIMEOUTS = {k: 2 for k in ("connect_timeout_s", "helo_timeout_s", "mail_timeout_s",
+                                 "rcpt_timeout_s", "data_init_timeout_s", "data_xfer_timeout_s",
+                                 "data_done_timeout_s", "quit_timeout_s")}
+
+
+def start_relay(mailroom, dns_address, port, queue=None, server=None, dns_timeout_ms=1000,
+                extra=None, users=(), **delivery):
+    """A mailroom relaying for loopback clients, its DNS at `dns_address`, MX hosts on `port`,
+    retrying deferred mail every second or two; SENDER has a mailbox for the DSNs."""
+    d = {"remote_port": port, "destination_backoff_s": 0}
+    d.update(delivery)
+    q = {"min_backoff_s": 1, "max_backoff_s": 2}
+    q.update(queue or {})
+    tables = {"dns": {"servers": [dns_address], "timeout_ms": dns_timeout_ms},
+              "delivery": d, "queue": q}
+    tables.update(extra or {})  # e.g. {"delivery.tls_policy": {'"dom.test"': "verify"}}
+    srv = mailroom([dict(RELAY)], server=server, extra=tables)
+    for user in (SENDER, *users):  # before the start: a DSN must find its mailbox at once
+        srv.add_user(user, "pw")
+    srv.start()
+    return srv
+
+
+def body_of(data):
+    """The message as the client gave it: everything after mailroom's own Received: header."""
+    assert data.startswith(b"Received: from "), data[:200]
+    return data[data.index(b"\r\nFrom: ") + 2:]
+
+
+def dsns_for(srv, count=1, timeout=30, address=SENDER):
+    files = srv.wait_for_mail(address, count=count, timeout=timeout)
+    return [email.message_from_bytes(f.read_bytes()) for f in files]
+
+
+def delivery_status(msg):
+    for part in msg.walk():
+        if part.get_content_type() == "message/delivery-status":
+            return part.as_string()
+    raise AssertionError("no message/delivery-status part")
+
+
+def queue_listing(srv):
+    return srv.cli("queue", "list").stdout
+
+
+def wait_queue_empty(srv, timeout=30):
+    from queue_support import wait_until
+    wait_until(lambda: "Mail queue is empty" in queue_listing(srv), timeout=timeout,
+               what="the queue to empty")

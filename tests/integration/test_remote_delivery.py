@@ -11,8 +11,9 @@ import re
 import pytest
 
 from dns_support import DnsServer
+from peer_support import mx_port
 from queue_support import maildir_messages, send_message, wait_until
-from remote_support import RemoteServer, free_port_on
+from remote_support import RemoteServer
 
 RELAY = {"name": "inbound", "tls": "none", "auth": "none", "relay": "ranges",
          "relay_ranges": ["127.0.0.0/8"]}
@@ -42,7 +43,7 @@ def body_of(received):
 
 @pytest.fixture
 def port():
-    return free_port_on("127.0.0.2", "127.0.0.3", "127.0.0.4")
+    return mx_port()
 
 
 def test_preferred_mx_gets_the_message_byte_for_byte(mailroom, port):

@@ -3,10 +3,14 @@
 #include "net/smtp_client.hpp"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <deque>
+#include <filesystem>
 
 #include "net/asio_tuple.hpp"
+#include "net/tls_client.hpp"
+#include "net/tls_context.hpp"
 
 namespace mailroom::net {
 namespace {
@@ -147,6 +151,93 @@ TEST(SmtpClient, SilentServerTimesOutInTheBannerState) {
   ASSERT_TRUE(client->failure());
   EXPECT_EQ(client->failure()->cause, smtp::FailureCause::Timeout);
   EXPECT_EQ(client->failure()->stage, smtp::ClientState::Banner);
+}
+
+// A server that offers STARTTLS and, once in TLS, answers EHLO and QUIT; `tls_ehlo` records
+// whether an EHLO arrived over TLS.
+asio::awaitable<void> serve_starttls(tcp::acceptor& acceptor, asio::ssl::context& ctx,
+                                     bool& tls_ehlo) {
+  auto [ec, socket] = co_await acceptor.async_accept(mailroom::use_tuple);
+  if (ec) co_return;
+  std::string greeting = "220 mx.remote.test ESMTP\r\n";
+  co_await asio::async_write(socket, asio::buffer(greeting), mailroom::use_tuple);
+  std::string buf;
+  for (;;) {
+    char chunk[4096];
+    auto [rec, n] = co_await socket.async_read_some(asio::buffer(chunk), mailroom::use_tuple);
+    if (rec) co_return;
+    buf.append(chunk, n);
+    if (buf.find("STARTTLS\r\n") != std::string::npos) break;
+    if (buf.find("EHLO") != std::string::npos && buf.find("\r\n") != std::string::npos) {
+      buf.clear();
+      std::string caps = "250-mx.remote.test\r\n250 STARTTLS\r\n";
+      co_await asio::async_write(socket, asio::buffer(caps), mailroom::use_tuple);
+    }
+  }
+  std::string ready = "220 2.0.0 Ready to start TLS\r\n";
+  co_await asio::async_write(socket, asio::buffer(ready), mailroom::use_tuple);
+  asio::ssl::stream<tcp::socket&> tls(socket, ctx);
+  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::server, mailroom::use_tuple);
+  if (hec) co_return;
+  buf.clear();
+  for (;;) {
+    char chunk[4096];
+    auto [rec, n] = co_await tls.async_read_some(asio::buffer(chunk), mailroom::use_tuple);
+    if (rec) co_return;
+    buf.append(chunk, n);
+    std::string out;
+    for (auto nl = buf.find("\r\n"); nl != std::string::npos; nl = buf.find("\r\n")) {
+      std::string line = buf.substr(0, nl);
+      buf.erase(0, nl + 2);
+      if (line.rfind("EHLO", 0) == 0) {
+        tls_ehlo = true;
+        out += "250 mx.remote.test\r\n";
+      } else if (line == "QUIT") {
+        out += "221 2.0.0 bye\r\n";
+      }
+    }
+    if (!out.empty()) co_await asio::async_write(tls, asio::buffer(out), mailroom::use_tuple);
+  }
+}
+
+// Found by test_remote_tls.py: the EHLO after the handshake was queued but not written before the
+// client waited for its reply, so every STARTTLS session timed out in state tls-ehlo.
+TEST(SmtpClient, StartTlsThenEhloOverTls) {
+  char dir_template[] = "/tmp/smtp-client-tls-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  generate_self_signed("mx.remote.test", dir + "/cert.pem", dir + "/key.pem");
+  asio::ssl::context server_ctx(asio::ssl::context::tls_server);
+  server_ctx.use_certificate_chain_file(dir + "/cert.pem");
+  server_ctx.use_private_key_file(dir + "/key.pem", asio::ssl::context::pem);
+  auto client_ctx = make_client_tls_context(ClientTlsOptions{});
+
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  bool tls_ehlo = false;
+  asio::co_spawn(io, serve_starttls(acceptor, server_ctx, tls_ehlo), asio::detached);
+  auto o = options();
+  o.session.tls = smtp::TlsPolicy::Required;
+  o.tls_context = client_ctx.get();
+  for (auto& t : o.timeouts_s) t = 3;
+  auto client = std::make_shared<SmtpClient>(io.get_executor(), o);
+  ClientEndpoint where;
+  where.tcp = acceptor.local_endpoint();
+  where.server_name = "mx.remote.test";
+  bool opened = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        opened = co_await client->open(where);
+        if (opened) co_await client->quit();
+      },
+      asio::detached);
+  io.run_for(std::chrono::seconds(10));
+  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(opened) << (client->failure() ? client->failure()->reply.summary() : "");
+  EXPECT_TRUE(tls_ehlo);
+  ASSERT_TRUE(client->tls());
+  EXPECT_FALSE(client->tls()->trusted());  // self-signed: recorded, not refused (no "verify")
 }
 
 }  // namespace

@@ -433,6 +433,43 @@ TEST(ClientTransaction, DsnParametersOnlyWhenOffered) {
   auto r = plain.all<RecipientResult>();
   ASSERT_EQ(r.size(), 1u);
   EXPECT_TRUE(r[0].relayed_without_dsn);  // the sender asked for SUCCESS: a "relayed" DSN is due
+  EXPECT_FALSE(r[0].dsn_passed_on);
+}
+
+// Found by test_remote_dsn.py and test_remote_lmtp.py: a next hop with DSN got NOTIFY=SUCCESS
+// and the sender still got a "delivered" report from us (the next hop owes it, RFC 3461 5.2.2);
+// a local delivery through LMTP gave a "relayed" report (LMTP is the final delivery).
+TEST(ClientTransaction, SuccessReportDutyFollowsNotify) {
+  OutboundMessage m = message({"kate@fabrikam.com"});
+  m.recipients[0].notify = kNotifySuccess;
+  Harness dsn;
+  dsn.greet(kPostfixEhlo);  // offers DSN
+  dsn.s.send_message(m);
+  dsn.pump();
+  dsn.server("250 ok\r\n250 ok\r\n354 go\r\n");
+  dsn.s.data_body_sent();
+  dsn.server("250 queued\r\n");
+  auto r = dsn.all<RecipientResult>();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r[0].dsn_passed_on);
+  EXPECT_FALSE(r[0].relayed_without_dsn);
+
+  ClientOptions o = client_options();
+  o.lmtp = true;
+  Harness lmtp(o);
+  lmtp.connect();
+  lmtp.server("220 localhost LMTP\r\n");
+  lmtp.server("250-localhost\r\n250 PIPELINING\r\n");  // no DSN, like Dovecot
+  lmtp.s.send_message(m);
+  lmtp.pump();
+  lmtp.server("250 ok\r\n250 ok\r\n354 go\r\n");
+  lmtp.s.data_body_sent();
+  lmtp.server("250 2.0.0 <kate@fabrikam.com> Saved\r\n");
+  r = lmtp.all<RecipientResult>();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].reply.code, 250);
+  EXPECT_FALSE(r[0].relayed_without_dsn);  // "delivered", from us
+  EXPECT_FALSE(r[0].dsn_passed_on);
 }
 
 TEST(ClientTransaction, SubmissionRefusals) {
