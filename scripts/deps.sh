@@ -14,7 +14,9 @@ TEST_PKGS=(python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl
   # own LMTP server, aiosmtpd peers (tests/integration/test_remote_*.py).
   dovecot-core dovecot-lmtpd python3-aiosmtpd
   postgresql sqlite3 procps iproute2
-  fuse3 python3-pyfuse3 python3-trio)
+  fuse3 python3-pyfuse3 python3-trio
+  # The reference parser for the metrics endpoint's text format (test_metrics.py).
+  python3-prometheus-client)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi

@@ -110,8 +110,8 @@ def send_message(c, rcpts, body, sender="sender@client.example.org"):
     return c.reply()
 
 
-def expect_queued(c, rcpts, body):
-    code, lines = send_message(c, rcpts, body)
+def expect_queued(c, rcpts, body, sender="sender@client.example.org"):
+    code, lines = send_message(c, rcpts, body, sender)
     assert code == 250 and re.match(r"^250 2\.6\.0 <[0-9a-z]{21}@mx\.example\.test> Queued mail",
                                     lines[-1]), lines
     return re.search(r"<([0-9a-z]{21})@", lines[-1]).group(1)

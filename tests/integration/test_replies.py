@@ -24,10 +24,10 @@ def session(raw, port, ehlo=True):
     return c
 
 
-def still_usable(c, srv, to="kate@example.test"):
+def still_usable(c, srv, to="kate@example.test", sender="a@elsewhere.example"):
     """The session goes on: a complete transaction succeeds after the error."""
     c.expect("RSET", 250, "2.0.0 Resetting")
-    c.expect("MAIL FROM:<a@elsewhere.example>", 250, "2.1.0 Sender OK")
+    c.expect(f"MAIL FROM:<{sender}>", 250, "2.1.0 Sender OK")
     c.expect(f"RCPT TO:<{to}>", 250, "2.1.5 Recipient OK")
     c.expect("DATA", 354)
     c.send("Subject: after error\r\n\r\nok\r\n")
@@ -142,7 +142,8 @@ def test_auth_unknown_mechanism_after_tls(srv, raw):
     c.expect("AUTH PLAIN " + base64.b64encode(b"\0kate@example.test\0kate-secret").decode(), 235,
              "2.7.0 Authentication succeeded")
     c.expect("AUTH PLAIN", 503, "5.5.1 Already authenticated")
-    still_usable(c, srv)
+    # Authenticated, kate may send only as herself (submission hygiene, test_submission.py).
+    still_usable(c, srv, sender="kate@example.test")
 
 
 def test_too_many_errors_closes(mailroom, raw):
