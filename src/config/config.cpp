@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/config_text.hpp"
 #include "util/cidr.hpp"
 
 namespace mailroom::config {
@@ -266,6 +267,7 @@ Config default_config() {
 }
 
 Config parse_config(const std::string& toml_text, const std::string& source_name) {
+  check_config_text(toml_text, source_name);  // toml++ 3.3 must not see what it cannot read
   toml::table root;
   try {
     root = toml::parse(toml_text, source_name);
