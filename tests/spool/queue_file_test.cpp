@@ -2,6 +2,7 @@
 // reads (V1, BLAKE2b-128, written by earlier versions), and that one changed octet is caught.
 #include "spool/queue_file.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
 #include <xxhash.h>
@@ -100,6 +101,22 @@ TEST(QueueFile, UnknownFooterVersionIsNotAQueueFile) {
   auto bytes = write_queue_file(path, kCurrentQueueFileFormat);
   bytes[bytes.size() - kFooterBytes + 16] = '3';  // "MAILROOM-QUEUE-V3 "
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  QueueFileInfo info;
+  EXPECT_EQ(read_queue_file_info(path, info), std::errc::illegal_byte_sequence);
+}
+
+// A footer whose sizes add up to the file's only modulo 2^64 (fuzz/corpus/queue_envelope_fuzz/
+// crash-footer-size-wraps) is not a queue file, and nothing is allocated for it.
+TEST(QueueFile, FooterSizesThatWrapAroundAreNotAQueueFile) {
+  TempDir dir;
+  auto path = dir.path() + "/q";
+  const std::uint64_t file_bytes = 100, env = 9'999'999'999;
+  const std::uint64_t body = 0 - (env + kFooterBytes - file_bytes);  // body + env + 83 wraps
+  std::string footer = fmt::format("MAILROOM-QUEUE-V2 {:020d} {:010d} {}\n", body, env,
+                                   std::string(32, '0'));
+  ASSERT_EQ(footer.size(), kFooterBytes);
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      << std::string(file_bytes - kFooterBytes, 'x') + footer;
   QueueFileInfo info;
   EXPECT_EQ(read_queue_file_info(path, info), std::errc::illegal_byte_sequence);
 }
