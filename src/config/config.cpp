@@ -299,6 +299,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
     r.read("local_domains", c.server.local_domains);
     r.read("user", c.server.user);
     r.read("log_level", c.server.log_level);
+    r.read_uint("shutdown_grace_s", c.server.shutdown_grace_s, 0, 3600);
     r.reject_unknown_keys();
     if (c.server.data_dir.empty()) r.fail("data_dir", "must not be empty");
     check_domain("server.hostname", c.server.hostname);
@@ -438,6 +439,7 @@ std::string render_config(const Config& c) {
   o += fmt::format("local_domains = {}\n", quote_list(c.server.local_domains));
   o += fmt::format("user = {}\n", quote(c.server.user));
   o += fmt::format("log_level = {}\n", quote(c.server.log_level));
+  o += fmt::format("shutdown_grace_s = {}\n", c.server.shutdown_grace_s);
   for (auto& l : c.listeners) {
     o += "\n[[listener]]\n";
     o += fmt::format("name = {}\n", quote(l.name));

@@ -45,12 +45,14 @@ Session::Session(asio::ip::tcp::socket socket, ListenerRuntime& rt, std::string 
   rt_.counts.total++;
   rt_.counts.per_listener[rt_.listener.name]++;
   rt_.counts.per_client_ip[client_ip_]++;
+  rt_.sessions.add(this);
 }
 
 Session::~Session() {
   rt_.counts.total--;
   rt_.counts.per_listener[rt_.listener.name]--;
   if (--rt_.counts.per_client_ip[client_ip_] == 0) rt_.counts.per_client_ip.erase(client_ip_);
+  rt_.sessions.remove(this);
 }
 
 void start_session(asio::ip::tcp::socket socket, ListenerRuntime& rt) {
@@ -69,6 +71,13 @@ asio::awaitable<void> Session::watchdog() {
     watchdog_timer_.expires_at(deadline_);
     co_await watchdog_timer_.async_wait(use_tuple);
     if (closing_) break;
+    if (shutting_down_ && awaiting_command_) {
+      spdlog::info("session={} client={} event=shutdown_close", id_, client_ip_);
+      writing_ = true;
+      co_await transport_.write_all(smtp::replies::shutting_down(rt_.cfg.server.hostname).wire());
+      close("shutdown");
+      break;
+    }
     if (Clock::now() < deadline_) continue;  // the deadline moved while we slept
     timed_out_ = true;
     spdlog::info("session={} client={} event=timeout state={}", id_, client_ip_,
@@ -121,12 +130,25 @@ asio::awaitable<void> Session::reply_now(const smtp::Reply& r) {
   co_await flush();
 }
 
+void Session::begin_shutdown() {
+  shutting_down_ = true;
+  if (awaiting_command_) watchdog_timer_.cancel();  // the watchdog answers and closes
+}
+
 asio::awaitable<bool> Session::fill(seconds timeout) {
   if (closing_) co_return false;
+  if (shutting_down_) {
+    spdlog::info("session={} client={} event=shutdown_close", id_, client_ip_);
+    co_await reply_now(smtp::replies::shutting_down(rt_.cfg.server.hostname));
+    close("shutdown");
+    co_return false;
+  }
   set_deadline(timeout);
   reading_ = true;
+  awaiting_command_ = true;
   auto [ec, data] = co_await transport_.read_available();
   reading_ = false;
+  awaiting_command_ = false;
   if (ec || data.empty()) {
     close(ec ? ec.message() : "eof");
     co_return false;
@@ -171,7 +193,9 @@ asio::awaitable<void> Session::run() {
   spdlog::info("session={} event=connect client={} listener={}", id_, client_ip_,
                rt_.listener.name);
   // Connection-level refusals happen before any TLS work, so they cost almost nothing.
-  if (!util::any_contains(rt_.remote_ranges, client_ip_)) {
+  if (shutting_down_) {
+    co_await reply_now(smtp::replies::shutting_down(rt_.cfg.server.hostname));
+  } else if (!util::any_contains(rt_.remote_ranges, client_ip_)) {
     co_await reply_now(smtp::replies::client_not_permitted());
   } else if (rt_.counts.total > limits.max_connections ||
              rt_.counts.per_listener[rt_.listener.name] > rt_.listener.max_connections) {

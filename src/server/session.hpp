@@ -52,6 +52,11 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session();
   // Runs the whole session; never throws.
   asio::awaitable<void> run();
+  // The server is stopping (server/shutdown.hpp): waiting for a command, the session answers
+  // 421 4.3.2 and closes now; busy (DATA, BDAT, a commit), when it next waits for one.
+  void begin_shutdown();
+  // Closes the connection without a reply (shutdown grace period over).
+  void abort(const std::string& why) { close(why); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -123,6 +128,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reading_ = false;
   bool writing_ = false;
   bool timed_out_ = false;
+  bool awaiting_command_ = false;  // reading the next command line (not message data)
+  bool shutting_down_ = false;
   std::uint32_t messages_ = 0;
   Transaction tx_;
 

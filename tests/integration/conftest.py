@@ -4,6 +4,13 @@ its own temporary config and data dir, and talks to it over real TCP.
 Fixtures:
   mailroom        -> a factory: mailroom(listeners=[...], server={...}, limits={...}) -> Server
   raw             -> a factory of RawSmtp line clients (the "telnet" of the seeds)
+
+Every server must end well: Server.stop() (the fixtures' teardown) sends SIGTERM and fails the
+test unless the process exits 0 within STOP_TIMEOUT_S, and a server that died on its own (a crash,
+a sanitizer abort) fails it too; only Server.kill9() ends one on purpose. MAILROOM_BIN may be a
+sanitized build (make test runs the hostile and queue suites against one): every mailroom process
+a test starts, server or CLI, writes AddressSanitizer/UBSan reports to files in the server's
+directory, and Server.stop() fails the test when there is any, even if the process exited 0.
 """
 import os
 import pathlib
@@ -19,6 +26,31 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("MAILROOM_BIN", str(ROOT / "build" / "release" / "mailroom"))
 HOSTNAME = "mx.example.test"
+# SIGTERM to exit: the server's shutdown grace (server.shutdown_grace_s, 30 s by default) plus a
+# margin for a slow (sanitized, loaded) machine. Tests that want a shutdown to take long set a
+# larger grace and give stop() their own bound.
+STOP_TIMEOUT_S = 60
+SANITIZER_REPORT_PREFIX = "sanitizer-report"
+SANITIZER_IN_LOG = re.compile(r"(==\d+==ERROR: \w+Sanitizer.*|.*runtime error: .*|SUMMARY: \w+Sanitizer.*)")
+
+
+def sanitizer_env(report_dir):
+    """The environment for a mailroom process: sanitizer reports go to files in report_dir (the
+    test scans them), and any report stops the process. Harmless for an unsanitized build."""
+    env = dict(os.environ)
+    log = os.path.join(str(report_dir), SANITIZER_REPORT_PREFIX)
+    env["ASAN_OPTIONS"] = f"log_path={log}:halt_on_error=1:abort_on_error=1:detect_leaks=1"
+    env["UBSAN_OPTIONS"] = f"log_path={log}:halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+    env["LSAN_OPTIONS"] = f"log_path={log}"
+    return env
+
+
+def sanitizer_reports(report_dir):
+    """-> [(file name, text)] of the sanitizer reports written in report_dir."""
+    out = []
+    for p in sorted(pathlib.Path(report_dir).glob(SANITIZER_REPORT_PREFIX + "*")):
+        out.append((p.name, p.read_text(errors="replace")))
+    return out
 
 
 def free_port():
@@ -77,12 +109,15 @@ class Server:
             tables[k] = v
         self.config_path.write_text(render_toml(tables))
         self.proc = None
+        self.ended = False  # stopped, or ended by kill9(): no exit status left to check
 
     # --- process control -------------------------------------------------------------------
     def start(self):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config_path)],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=sanitizer_env(self.tmp))
+        self.ended = False
         deadline = time.time() + 20
         for name in self.listeners:
             while True:
@@ -97,20 +132,57 @@ class Server:
                     time.sleep(0.05)
         return self
 
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S):
+        """Ends the server with `sig` and fails unless it exits 0 within `timeout` seconds, did
+        not die before, and no sanitizer report was written. Returns the exit status."""
+        problems = []
+        if self.proc and not self.ended:
+            if self.proc.poll() is not None:
+                problems.append(f"mailroom had already exited with {self.proc.returncode} "
+                                f"before it was asked to stop")
+                self.ended = True
+            else:
+                self.proc.send_signal(sig)
+        return self._finish(timeout, problems, f"signal {sig}")
+
+    def wait_for_exit(self, timeout=STOP_TIMEOUT_S):
+        """For a test that signalled the server itself: waits for the exit, with stop()'s checks
+        (exit 0 within `timeout`, no sanitizer report). Returns the exit status."""
+        return self._finish(timeout, [], "the test's signal")
+
+    def _finish(self, timeout, problems, after):
+        if self.proc and not self.ended:
             try:
-                self.proc.wait(timeout=15)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc:
+                problems.append(f"mailroom did not exit within {timeout}s of {after} (killed)")
+            else:
+                if self.proc.returncode != 0:
+                    problems.append(f"mailroom exited with {self.proc.returncode} after {after}")
+            self.ended = True  # a later stop() has no process to check
+        if self.proc and not self.log.closed:
             self.log.close()
+        problems += self.sanitizer_problems()
+        if problems:
+            raise AssertionError("; ".join(problems) + "\n--- server log (end) ---\n" +
+                                 self.log_text()[-4000:])
+        return self.proc.returncode if self.proc else None
+
+    def sanitizer_problems(self):
+        found = [f"sanitizer report {name}:\n{text[:6000]}"
+                 for name, text in sanitizer_reports(self.tmp)]
+        # A process started without sanitizer_env() reports on stderr, which is the log.
+        m = SANITIZER_IN_LOG.search(self.log_text())
+        if m:
+            found.append(f"sanitizer report in the server log: {m.group(0)}")
+        return found
 
     def kill9(self):
         self.proc.kill()
         self.proc.wait()
+        self.ended = True
         self.log.close()
 
     def log_text(self):
@@ -126,7 +198,8 @@ class Server:
 
     def cli(self, *args, input=None, check=True):
         r = subprocess.run([BIN, *args, "--config", str(self.config_path)], input=input,
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60,
+                           env=sanitizer_env(self.tmp))
         if check and r.returncode != 0:
             raise AssertionError(f"mailroom {' '.join(args)} failed ({r.returncode}): {r.stderr}")
         return r
@@ -239,8 +312,13 @@ def mailroom(tmp_path):
         return s
 
     yield make
+    failures = []
     for s in servers:
-        s.stop()
+        try:
+            s.stop()
+        except AssertionError as e:
+            failures.append(str(e))
+    assert not failures, "\n\n".join(failures)
 
 
 @pytest.fixture
