@@ -9,8 +9,10 @@ Every server must end well: Server.stop() (the fixtures' teardown) sends SIGTERM
 test unless the process exits 0 within STOP_TIMEOUT_S, and a server that died on its own (a crash,
 a sanitizer abort) fails it too; only Server.kill9() ends one on purpose. MAILROOM_BIN may be a
 sanitized build (make test runs the hostile and queue suites against one): every mailroom process
-a test starts, server or CLI, writes AddressSanitizer/UBSan reports to files in the server's
-directory, and Server.stop() fails the test when there is any, even if the process exited 0.
+a test starts, server or CLI, stops at its first sanitizer report; ASan/LSan write theirs to files
+in the server's directory, UBSan to stderr (the server log, or the CLI's captured stderr).
+Server.stop() fails the test on any report file or report in the log, even after an exit 0;
+Server.cli() fails at once on a report in its stderr.
 """
 import os
 import pathlib
@@ -173,7 +175,8 @@ class Server:
     def sanitizer_problems(self):
         found = [f"sanitizer report {name}:\n{text[:6000]}"
                  for name, text in sanitizer_reports(self.tmp)]
-        # A process started without sanitizer_env() reports on stderr, which is the log.
+        # UBSan reports on stderr (the log) even with a log_path; so does a process started
+        # without sanitizer_env().
         m = SANITIZER_IN_LOG.search(self.log_text())
         if m:
             found.append(f"sanitizer report in the server log: {m.group(0)}")
@@ -200,6 +203,11 @@ class Server:
         r = subprocess.run([BIN, *args, "--config", str(self.config_path)], input=input,
                            capture_output=True, text=True, timeout=60,
                            env=sanitizer_env(self.tmp))
+        # UBSan reports on stderr even with a log_path (only ASan's and LSan's go to files).
+        m = SANITIZER_IN_LOG.search(r.stderr)
+        if m:
+            raise AssertionError(f"mailroom {' '.join(args)}: sanitizer report: {m.group(0)}\n"
+                                 + r.stderr[-4000:])
         if check and r.returncode != 0:
             raise AssertionError(f"mailroom {' '.join(args)} failed ({r.returncode}): {r.stderr}")
         return r
