@@ -38,8 +38,8 @@ bool same(const Envelope& a, const Envelope& b) {
     if (!same_recipient(a.recipients[i], b.recipients[i])) return false;
   return a.id == b.id && a.sender == b.sender && a.ret == b.ret && a.envid == b.envid &&
          a.body_type == b.body_type && a.smtputf8 == b.smtputf8 && a.client_ip == b.client_ip &&
-         a.client_helo == b.client_helo && a.auth_user == b.auth_user &&
-         a.listener == b.listener && a.arrival_unix == b.arrival_unix;
+         a.client_helo == b.client_helo && a.auth_user == b.auth_user && a.listener == b.listener &&
+         a.arrival_unix == b.arrival_unix;
 }
 
 // The record part of encode_trailer's output (everything before the footer).

@@ -40,7 +40,8 @@ bool ends_bare_value(char c) {
       ++column;  // count characters, not bytes
     }
   }
-  throw ConfigError(fmt::format("{}:{}:{}: {} (byte offset {})", source, line, column, what, offset));
+  throw ConfigError(
+      fmt::format("{}:{}:{}: {} (byte offset {})", source, line, column, what, offset));
 }
 
 void check_utf8(std::string_view text, const std::string& source) {

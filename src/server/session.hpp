@@ -68,7 +68,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void reply(const smtp::Reply& r);                       // buffer a reply, count errors
   asio::awaitable<void> reply_now(const smtp::Reply& r);  // buffer and flush
   asio::awaitable<void> watchdog();
-  void set_deadline(std::chrono::seconds timeout);
+  // `limit` names the setting for the log when it fires ("session" if the session's end is sooner).
+  void set_deadline(std::chrono::seconds timeout, const char* limit = "idle_timeout_s");
   void close(const std::string& why);
   asio::awaitable<void> serve_commands();
   asio::awaitable<void> dispatch(const smtp::Command& cmd);
@@ -135,7 +136,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Clock::time_point session_deadline_;
   Clock::time_point deadline_;
+  const char* deadline_limit_ = "idle_timeout_s";
   asio::steady_timer watchdog_timer_;
+  asio::steady_timer auth_delay_timer_;  // the wait before a 535; close() cancels it
 };
 
 // Starts a session for an accepted socket (the listener's acceptor calls this).

@@ -125,7 +125,7 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
   consume(lines_.take_buffered());
   const auto started = Clock::now();
   while (!reader.done()) {
-    set_deadline(seconds(limits.data_timeout_s));
+    set_deadline(seconds(limits.data_timeout_s), "data_timeout_s");
     reading_ = true;
     auto [ec, data] = co_await transport_.read_available();
     reading_ = false;
@@ -137,6 +137,8 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
     }
     consume(data);
     if (!reader.done() && data_rate_too_low(started, reader.size())) {
+      spdlog::info("session={} client={} event=timeout limit=min_data_rate_bytes_per_s bytes={}",
+                   id_, client_ip_, reader.size());
       co_await reply_now(smtp::replies::timeout(rt_.cfg.server.hostname));
       close("data rate too low");
       co_return;
@@ -173,7 +175,7 @@ asio::awaitable<Session::ChunkRead> Session::read_chunk(std::uint64_t n, const C
     n -= take;
   }
   while (n > 0) {
-    set_deadline(seconds(rt_.cfg.limits.data_timeout_s));
+    set_deadline(seconds(rt_.cfg.limits.data_timeout_s), "data_timeout_s");
     reading_ = true;
     auto [ec, data] = co_await transport_.read_available();
     reading_ = false;
@@ -219,6 +221,8 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
   auto read = co_await read_chunk(size, accept, true);
   if (read == ChunkRead::Lost) co_return;
   if (read == ChunkRead::TooSlow) {
+    spdlog::info("session={} client={} event=timeout limit=min_data_rate_bytes_per_s", id_,
+                 client_ip_);
     co_await reply_now(smtp::replies::timeout(rt_.cfg.server.hostname));
     close("data rate too low");
     co_return;

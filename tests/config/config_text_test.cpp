@@ -30,12 +30,14 @@ TEST(ConfigText, InvalidUtf8IsRefusedWithItsPlace) {
 
 TEST(ConfigText, NonAsciiInStringsAndCommentsIsAccepted) {
   EXPECT_EQ(refusal("# Größe\n[server]\nbanner = \"Grüße § ̪\"  # ok\n"), "");
-  EXPECT_EQ(refusal("a = 'wörtlich'\nb = '''\nmehrzeilig ä\n'''\nc = \"\"\"\n§ \\\" é\"\"\"\n"), "");
+  EXPECT_EQ(refusal("a = 'wörtlich'\nb = '''\nmehrzeilig ä\n'''\nc = \"\"\"\n§ \\\" é\"\"\"\n"),
+            "");
   EXPECT_EQ(refusal("\xEF\xBB\xBF[server]\n"), "");  // byte order mark
   EXPECT_EQ(refusal("\"schlüssel\" = 1\n"), "");     // quoted key
   // Every place TOML lets a string or comment begin.
   EXPECT_EQ(refusal("[\"tâble\".sub]\n[[\"äot\"]]\na.\"b€\".c=\"ü\"\n"), "");
-  EXPECT_EQ(refusal("a = [ \"é\", # ä\n  'ö' ,\n  [\"ü\"], {} , { k = \"ß\", \"l€\" = 1 },\n]# ç\n"), "");
+  EXPECT_EQ(
+      refusal("a = [ \"é\", # ä\n  'ö' ,\n  [\"ü\"], {} , { k = \"ß\", \"l€\" = 1 },\n]# ç\n"), "");
   EXPECT_EQ(refusal("d = 1979-05-27 07:32:00 # Zeit\nt = true# wahr\nn = -1.5e3 # Zahl\n"), "");
   EXPECT_EQ(refusal("x = [] # leer\ny = {} # leer\n"), "");
   EXPECT_EQ(refusal("s = \"\"\"\"a\"\"\"\"\" # 5 quotes close it: ä\n"), "");

@@ -112,8 +112,8 @@ TEST(QueueFile, FooterSizesThatWrapAroundAreNotAQueueFile) {
   auto path = dir.path() + "/q";
   const std::uint64_t file_bytes = 100, env = 9'999'999'999;
   const std::uint64_t body = 0 - (env + kFooterBytes - file_bytes);  // body + env + 83 wraps
-  std::string footer = fmt::format("MAILROOM-QUEUE-V2 {:020d} {:010d} {}\n", body, env,
-                                   std::string(32, '0'));
+  std::string footer =
+      fmt::format("MAILROOM-QUEUE-V2 {:020d} {:010d} {}\n", body, env, std::string(32, '0'));
   ASSERT_EQ(footer.size(), kFooterBytes);
   std::ofstream(path, std::ios::binary | std::ios::trunc)
       << std::string(file_bytes - kFooterBytes, 'x') + footer;
