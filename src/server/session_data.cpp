@@ -51,8 +51,12 @@ std::string Session::received_header(const std::string& message_id) const {
   if (transport_.tls_active()) with += "S";
   if (!auth_user_.empty()) with += "A";
   if (with == "SMTPS" || with == "SMTPA" || with == "SMTPSA") with = "E" + with;
+  // TCP-info is an address literal (RFC 5321 4.4, 4.1.3): "[IPv6:::1]", without a zone index.
+  const bool v6 = client_ip_.find(':') != std::string::npos;
+  const std::string literal =
+      v6 ? "IPv6:" + client_ip_.substr(0, client_ip_.find('%')) : client_ip_;
   std::string h = fmt::format("Received: from {} ([{}])\r\n\tby {} (mailroom) with {} id {}",
-                              smtp::sanitize_text(helo_, 255), client_ip_, rt_.cfg.server.hostname,
+                              smtp::sanitize_text(helo_, 255), literal, rt_.cfg.server.hostname,
                               with, message_id);
   if (transport_.tls_active()) h += fmt::format("\r\n\t(using {})", transport_.tls_description());
   // Naming the recipient is only safe when there is one (RFC 5321 7.6: no BCC disclosure).

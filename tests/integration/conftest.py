@@ -55,9 +55,9 @@ def sanitizer_reports(report_dir):
     return out
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -126,7 +126,8 @@ class Server:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"mailroom exited with {self.proc.returncode}:\n" + self.log_text())
                 try:
-                    socket.create_connection(("127.0.0.1", self.port(name)), timeout=0.5).close()
+                    socket.create_connection((self.host(name), self.port(name)),
+                                             timeout=0.5).close()
                     break
                 except OSError:
                     if time.time() > deadline:
@@ -198,6 +199,15 @@ class Server:
     def port(self, name=None):
         name = name or next(iter(self.listeners))
         return int(self.listeners[name]["address"].rsplit(":", 1)[1])
+
+    def host(self, name=None):
+        """The loopback address a client uses to reach the listener: its own, or ::1 or
+        127.0.0.1 for a wildcard."""
+        name = name or next(iter(self.listeners))
+        host = self.listeners[name]["address"].rsplit(":", 1)[0]
+        if host.startswith("["):
+            host = host[1:-1]
+        return {"::": "::1", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1"}.get(host, host)
 
     def cli(self, *args, input=None, check=True):
         r = subprocess.run([BIN, *args, "--config", str(self.config_path)], input=input,
