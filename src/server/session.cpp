@@ -102,6 +102,7 @@ void Session::close(const std::string& why) {
   transport_.close();
   watchdog_timer_.cancel();
   auth_delay_timer_.cancel();
+  if (tarpit_timer_) tarpit_timer_->cancel();
 }
 
 void Session::reply(const smtp::Reply& r) {
@@ -176,10 +177,12 @@ asio::awaitable<void> Session::error_delay() {
   // Keep the local timer: written with a member timer instead, this coroutine died of SIGILL under
   // GCC 12 (ud2 in its resume function) when a session closed at shutdown left an AUTH delay
   // (test_hostile_resource_auth.py), even with error_delay_ms = 0. Not understood: GCC's
-  // coroutine code, most likely. The delay is short; a closed session waits it out.
+  // coroutine code, most likely. close() cancels it through tarpit_timer_.
   asio::steady_timer t(transport_.socket().get_executor());
   t.expires_after(std::chrono::milliseconds(rt_.cfg.limits.error_delay_ms));
+  tarpit_timer_ = &t;
   co_await t.async_wait(use_tuple);
+  tarpit_timer_ = nullptr;
 }
 
 // Attempts this limit refuses count too: a client that keeps hammering stays out until it slows

@@ -139,6 +139,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const char* deadline_limit_ = "idle_timeout_s";
   asio::steady_timer watchdog_timer_;
   asio::steady_timer auth_delay_timer_;  // the wait before a 535; close() cancels it
+  asio::steady_timer* tarpit_timer_ = nullptr;  // error_delay()'s, while it waits
 };
 
 // Starts a session for an accepted socket (the listener's acceptor calls this).
