@@ -39,11 +39,11 @@ run: build
 	./$(BUILD)/release/mailroom serve $(if $(CONFIG),--config $(CONFIG),)
 
 # The integration suites that also run against the sanitized server: everything a client or a
-# crash can reach (sessions, listeners, TLS, the queue, shutdown). Any ASan/UBSan report fails the
-# test that caused it (tests/integration/conftest.py). RSS measurements mean nothing under ASan's
+# crash can reach (sessions, listeners, IPv6, TLS, the queue, shutdown). Any ASan/UBSan report
+# fails the test that caused it (tests/integration/conftest.py). RSS measurements mean nothing under ASan's
 # shadow memory and quarantine: those tests run against the release binary only.
 SANITIZED_SUITES = tests/integration/test_hostile_*.py tests/integration/test_queue_*.py \
-	tests/integration/test_server_shutdown.py tests/integration/test_clients.py
+	tests/integration/test_server_*.py tests/integration/test_clients.py
 
 # Every test: unit tests under ASan+UBSan, integration tests over real TCP against the release
 # binary and (SANITIZED_SUITES) against the ASan+UBSan one, and each fuzz target for FUZZ_SECONDS.
