@@ -335,9 +335,12 @@ std::size_t remove_incoming_leftovers(const QueuePaths& paths) {
 
 void quarantine_queue_file(const QueuePaths& paths, std::string_view id) {
   (void)util::make_directories(paths.corrupt_dir());
-  if (::rename(paths.message_file(id).c_str(),
-               (paths.corrupt_dir() + "/" + std::string(id)).c_str()) != 0)
-    return;
+  const auto from = paths.message_file(id);
+  if (::rename(from.c_str(), (paths.corrupt_dir() + "/" + std::string(id)).c_str()) != 0) return;
+  // A power cut after an earlier quarantine can bring the old name back beside the new one: two
+  // links to one file, which rename(2) leaves as they are ("does nothing") while returning 0. The
+  // file would stay in messages/, skipped by the server and listed by `mailroom queue list`.
+  if (::access(from.c_str(), F_OK) == 0) (void)::unlink(from.c_str());
   // Both names durable: the file must neither come back into messages/ nor vanish after a cut.
   (void)util::fsync_directory(paths.corrupt_dir());
   (void)util::fsync_directory(paths.messages_dir());
