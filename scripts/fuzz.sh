@@ -5,11 +5,16 @@ set -euo pipefail
 build_dir=${1:?usage: fuzz.sh BUILD_DIR}
 seconds=${FUZZ_SECONDS:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
+# Every target in fuzz/ must have been built: a green run means each of them ran.
 found=0
-for bin in "$build_dir"/*_fuzz; do
-  [ -x "$bin" ] || continue
-  found=1
-  name=$(basename "$bin")
+for src in "$root"/fuzz/*_fuzz.cpp; do
+  name=$(basename "$src" .cpp)
+  bin="$build_dir/$name"
+  if [ ! -x "$bin" ]; then
+    echo "fuzz: $name was not built ($bin missing)" >&2
+    exit 1
+  fi
+  found=$((found + 1))
   scratch=$(mktemp -d)
   corpus="$root/fuzz/corpus/$name"
   mkdir -p "$corpus"
@@ -18,5 +23,9 @@ for bin in "$build_dir"/*_fuzz; do
     -artifact_prefix="$scratch/" "$scratch" "$corpus" >"$scratch/log" 2>&1 || {
     tail -50 "$scratch/log"; echo "fuzz: $name FAILED (artifacts in $scratch)"; exit 1; }
   grep -E '^(#[0-9]+.*DONE|Done)' "$scratch/log" | tail -1 || true
+  rm -rf "$scratch"
 done
-[ "$found" -eq 1 ] || echo "fuzz: no targets built"
+if [ "$found" -eq 0 ]; then
+  echo "fuzz: no fuzz targets found in $root/fuzz" >&2
+  exit 1
+fi

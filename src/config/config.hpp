@@ -163,6 +163,10 @@ struct ServerConfig {
   std::vector<std::string> local_domains = {"example.test"};
   std::string user;  // drop privileges to this user when started as root
   std::string log_level = "info";
+  // On SIGTERM/SIGINT: sessions in DATA/BDAT may finish their message for this long, the others
+  // get 421 4.3.2 at once (server/shutdown.hpp). 30 s: a message at a slow client's pace, and
+  // well inside systemd's 90 s stop timeout and Kubernetes' default 30 s grace.
+  std::uint32_t shutdown_grace_s = 30;
 };
 
 struct Config {

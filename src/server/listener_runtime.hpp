@@ -1,7 +1,7 @@
 // server/listener_runtime: what every session of one receive connector shares — its config,
 // the directory, the queue, the TLS context, the pool for blocking work (argon2 password checks),
-// the live connection counters and the per-client ledger (connection rate, AUTH failures). Owned
-// by the Server; outlives all its sessions.
+// the live connection counters, the per-client ledger (connection rate, AUTH failures) and the
+// registry of live sessions (for the shutdown). Owned by the Server; outlives all its sessions.
 #pragma once
 
 #include <asio.hpp>
@@ -16,6 +16,7 @@
 #include "server/client_ledger.hpp"
 #include "server/listener_metrics.hpp"
 #include "server/recipient_policy.hpp"
+#include "server/shutdown.hpp"
 #include "util/cidr.hpp"
 
 namespace mailroom::server {
@@ -39,6 +40,7 @@ struct ListenerRuntime {
   RecipientPolicy policy;
   std::vector<util::Cidr> remote_ranges;
   std::shared_ptr<ListenerMetrics> metrics = std::make_shared<ListenerMetrics>(listener.name);
+  SessionRegistry& sessions;
 };
 
 }  // namespace mailroom::server

@@ -16,6 +16,7 @@
 #include "server/listener.hpp"
 #include "server/metrics_endpoint.hpp"
 #include "util/metrics.hpp"
+#include "server/shutdown.hpp"
 
 namespace mailroom::server {
 namespace {
@@ -52,6 +53,14 @@ void raise_fd_limit() {
   }
 }
 
+// server/shutdown.hpp steps 1-3, then the end of the event loop.
+asio::awaitable<void> stop_on_signal(asio::io_context& io, asio::signal_set& signals,
+                                     std::list<asio::ip::tcp::acceptor>& acceptors,
+                                     SessionRegistry& sessions, std::chrono::seconds grace) {
+  co_await shutdown_on_signal(signals, acceptors, sessions, grace);
+  io.stop();
+}
+
 }  // namespace
 
 int run_server(const config::Config& cfg) {
@@ -86,6 +95,7 @@ int run_server(const config::Config& cfg) {
     auto queue = queue::QueueRuntime::start(cfg, directory);
     asio::thread_pool blocking_pool(2);
     ConnectionCounts counts;
+    SessionRegistry sessions;
     ClientLedger ledger(std::chrono::seconds(cfg.limits.client_rate_window_s),
                         std::chrono::seconds(cfg.limits.auth_client_window_s));
     std::list<ListenerRuntime> runtimes;
@@ -93,7 +103,7 @@ int run_server(const config::Config& cfg) {
     for (auto& l : cfg.listeners) {
       auto& rt = runtimes.emplace_back(ListenerRuntime{
           cfg, l, directory, queue->queue(), tls.get(), blocking_pool, counts, ledger,
-          RecipientPolicy(l, *directory), util::parse_ranges(l.remote_ranges)});
+          RecipientPolicy(l, *directory), util::parse_ranges(l.remote_ranges), sessions});
       asio::co_spawn(io, accept_loop(*acceptor, rt), asio::detached);
       spdlog::info("event=listening listener={} address={} tls={} auth={} relay={}", l.name,
                    l.address, config::to_string(l.tls), config::to_string(l.auth),
@@ -113,15 +123,14 @@ int run_server(const config::Config& cfg) {
                                      });
     }
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](std::error_code, int sig) {
-      spdlog::info("event=shutdown signal={}", sig);
-      for (auto& a : acceptors) a.close();
-      io.stop();
-    });
+    asio::co_spawn(io,
+                   stop_on_signal(io, signals, acceptors, sessions,
+                                  std::chrono::seconds(cfg.server.shutdown_grace_s)),
+                   asio::detached);
     spdlog::info("event=started hostname={} data_dir={}", cfg.server.hostname, cfg.server.data_dir);
-    io.run();
+    io.run();  // until every session has ended after a signal
     blocking_pool.join();
-    queue->stop();
+    queue->stop();  // commits are answered and deliveries in flight finish first
     spdlog::info("event=stopped");
     return 0;
   } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
 // server/server: `mailroom serve` — opens the directory and the queue, binds every receive
-// connector, drops root privileges, and runs sessions until SIGTERM/SIGINT.
+// connector, drops root privileges, and runs sessions until SIGTERM/SIGINT, then stops in order
+// (server/shutdown.hpp) and returns 0.
 //
 // Threads: one io thread runs every session and acceptor (sessions never block it: directory
 // lookups come from an in-memory snapshot, password checks go to a small pool); the queue owns

@@ -50,12 +50,14 @@ Session::Session(asio::ip::tcp::socket socket, ListenerRuntime& rt, std::string 
       client_ip_(remote_ip(transport_.socket())),
       local_ip_(local_ip(transport_.socket())),
       lines_(rt.cfg.limits.max_command_line_bytes),
-      watchdog_timer_(transport_.socket().get_executor()) {
+      watchdog_timer_(transport_.socket().get_executor()),
+      auth_delay_timer_(transport_.socket().get_executor()) {
   rt_.counts.total++;
   rt_.counts.per_listener[rt_.listener.name]++;
   rt_.metrics->sessions_total.inc();
   rt_.metrics->sessions_open.add(1);
   rt_.counts.per_client_ip[client_ip_]++;
+  rt_.sessions.add(this);
 }
 
 Session::~Session() {
@@ -63,6 +65,7 @@ Session::~Session() {
   rt_.counts.total--;
   rt_.counts.per_listener[rt_.listener.name]--;
   if (--rt_.counts.per_client_ip[client_ip_] == 0) rt_.counts.per_client_ip.erase(client_ip_);
+  rt_.sessions.remove(this);
 }
 
 void start_session(asio::ip::tcp::socket socket, ListenerRuntime& rt) {
@@ -72,8 +75,10 @@ void start_session(asio::ip::tcp::socket socket, ListenerRuntime& rt) {
       ex, [session]() { return session->run(); }, asio::detached);
 }
 
-void Session::set_deadline(seconds timeout) {
-  deadline_ = std::min(Clock::now() + timeout, session_deadline_);
+void Session::set_deadline(seconds timeout, const char* limit) {
+  const auto until = Clock::now() + timeout;
+  deadline_ = std::min(until, session_deadline_);
+  deadline_limit_ = until < session_deadline_ ? limit : "session_timeout_s";
 }
 
 asio::awaitable<void> Session::watchdog() {
@@ -81,10 +86,17 @@ asio::awaitable<void> Session::watchdog() {
     watchdog_timer_.expires_at(deadline_);
     co_await watchdog_timer_.async_wait(use_tuple);
     if (closing_) break;
+    if (shutting_down_ && awaiting_command_) {
+      spdlog::info("session={} client={} event=shutdown_close", id_, client_ip_);
+      writing_ = true;
+      co_await transport_.write_all(smtp::replies::shutting_down(rt_.cfg.server.hostname).wire());
+      close("shutdown");
+      break;
+    }
     if (Clock::now() < deadline_) continue;  // the deadline moved while we slept
     timed_out_ = true;
-    spdlog::info("session={} client={} event=timeout state={}", id_, client_ip_,
-                 reading_ ? "reading" : "writing");
+    spdlog::info("session={} client={} event=timeout limit={} state={}", id_, client_ip_,
+                 deadline_limit_, reading_ ? "reading" : "writing");
     // Tell a client that is waiting on us why we hang up; one that stopped reading gets nothing.
     if (reading_ && !writing_) {
       writing_ = true;
@@ -101,6 +113,8 @@ void Session::close(const std::string& why) {
   spdlog::debug("session={} event=close reason={}", id_, why);
   transport_.close();
   watchdog_timer_.cancel();
+  auth_delay_timer_.cancel();
+  if (tarpit_timer_) tarpit_timer_->cancel();
 }
 
 void Session::reply(const smtp::Reply& r) {
@@ -134,12 +148,25 @@ asio::awaitable<void> Session::reply_now(const smtp::Reply& r) {
   co_await flush();
 }
 
+void Session::begin_shutdown() {
+  shutting_down_ = true;
+  if (awaiting_command_) watchdog_timer_.cancel();  // the watchdog answers and closes
+}
+
 asio::awaitable<bool> Session::fill(seconds timeout) {
   if (closing_) co_return false;
+  if (shutting_down_) {
+    spdlog::info("session={} client={} event=shutdown_close", id_, client_ip_);
+    co_await reply_now(smtp::replies::shutting_down(rt_.cfg.server.hostname));
+    close("shutdown");
+    co_return false;
+  }
   set_deadline(timeout);
   reading_ = true;
+  awaiting_command_ = true;
   auto [ec, data] = co_await transport_.read_available();
   reading_ = false;
+  awaiting_command_ = false;
   if (ec || data.empty()) {
     close(ec ? ec.message() : "eof");
     co_return false;
@@ -160,9 +187,15 @@ asio::awaitable<void> Session::error_delay() {
   // Tarpit clients that keep making mistakes (Postfix smtpd_soft_error_limit).
   if (errors_ < rt_.cfg.limits.soft_error_limit || rt_.cfg.limits.error_delay_ms == 0) co_return;
   if (!co_await flush()) co_return;
+  // Keep the local timer: written with a member timer instead, this coroutine died of SIGILL under
+  // GCC 12 (ud2 in its resume function) when a session closed at shutdown left an AUTH delay
+  // (test_hostile_resource_auth.py), even with error_delay_ms = 0. Not understood: GCC's
+  // coroutine code, most likely. close() cancels it through tarpit_timer_.
   asio::steady_timer t(transport_.socket().get_executor());
   t.expires_after(std::chrono::milliseconds(rt_.cfg.limits.error_delay_ms));
+  tarpit_timer_ = &t;
   co_await t.async_wait(use_tuple);
+  tarpit_timer_ = nullptr;
 }
 
 // Attempts this limit refuses count too: a client that keeps hammering stays out until it slows
@@ -184,7 +217,9 @@ asio::awaitable<void> Session::run() {
   spdlog::info("session={} event=connect client={} listener={}", id_, client_ip_,
                rt_.listener.name);
   // Connection-level refusals happen before any TLS work, so they cost almost nothing.
-  if (!util::any_contains(rt_.remote_ranges, client_ip_)) {
+  if (shutting_down_) {
+    co_await reply_now(smtp::replies::shutting_down(rt_.cfg.server.hostname));
+  } else if (!util::any_contains(rt_.remote_ranges, client_ip_)) {
     co_await reply_now(smtp::replies::client_not_permitted());
   } else if (rt_.counts.total > limits.max_connections ||
              rt_.counts.per_listener[rt_.listener.name] > rt_.listener.max_connections) {

@@ -55,6 +55,11 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session();
   // Runs the whole session; never throws.
   asio::awaitable<void> run();
+  // The server is stopping (server/shutdown.hpp): waiting for a command, the session answers
+  // 421 4.3.2 and closes now; busy (DATA, BDAT, a commit), when it next waits for one.
+  void begin_shutdown();
+  // Closes the connection without a reply (shutdown grace period over).
+  void abort(const std::string& why) { close(why); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -66,7 +71,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void reply(const smtp::Reply& r);                       // buffer a reply, count errors
   asio::awaitable<void> reply_now(const smtp::Reply& r);  // buffer and flush
   asio::awaitable<void> watchdog();
-  void set_deadline(std::chrono::seconds timeout);
+  // `limit` names the setting for the log when it fires ("session" if the session's end is sooner).
+  void set_deadline(std::chrono::seconds timeout, const char* limit = "idle_timeout_s");
   void close(const std::string& why);
   asio::awaitable<void> serve_commands();
   asio::awaitable<void> dispatch(const smtp::Command& cmd);
@@ -130,12 +136,17 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reading_ = false;
   bool writing_ = false;
   bool timed_out_ = false;
+  bool awaiting_command_ = false;  // reading the next command line (not message data)
+  bool shutting_down_ = false;
   std::uint32_t messages_ = 0;
   Transaction tx_;
 
   Clock::time_point session_deadline_;
   Clock::time_point deadline_;
+  const char* deadline_limit_ = "idle_timeout_s";
   asio::steady_timer watchdog_timer_;
+  asio::steady_timer auth_delay_timer_;  // the wait before a 535; close() cancels it
+  asio::steady_timer* tarpit_timer_ = nullptr;  // error_delay()'s, while it waits
 };
 
 // Starts a session for an accepted socket (the listener's acceptor calls this).

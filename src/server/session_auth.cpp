@@ -35,10 +35,10 @@ asio::awaitable<void> Session::auth_result(bool ok, const std::string& user) {
   spdlog::warn("session={} client={} event=auth_failed user=\"{}\" failures={} client_failures={}",
                id_, client_ip_, shown, auth_failures_, client_failures);
   // Slow down password guessing without holding a thread: the timer runs on the event loop.
-  if (rt_.cfg.limits.auth_failure_delay_ms > 0) {
-    asio::steady_timer t(transport_.socket().get_executor());
-    t.expires_after(std::chrono::milliseconds(rt_.cfg.limits.auth_failure_delay_ms));
-    co_await t.async_wait(use_tuple);
+  if (rt_.cfg.limits.auth_failure_delay_ms > 0 && !closing_) {
+    auth_delay_timer_.expires_after(
+        std::chrono::milliseconds(rt_.cfg.limits.auth_failure_delay_ms));
+    co_await auth_delay_timer_.async_wait(use_tuple);
   }
   reply(smtp::replies::auth_failed());
   if (auth_failures_ >= rt_.cfg.limits.auth_failure_limit ||

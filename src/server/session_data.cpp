@@ -53,8 +53,12 @@ std::string Session::received_header(const std::string& message_id) const {
   if (transport_.tls_active()) with += "S";
   if (!auth_user_.empty()) with += "A";
   if (with == "SMTPS" || with == "SMTPA" || with == "SMTPSA") with = "E" + with;
+  // TCP-info is an address literal (RFC 5321 4.4, 4.1.3): "[IPv6:::1]", without a zone index.
+  const bool v6 = client_ip_.find(':') != std::string::npos;
+  const std::string literal =
+      v6 ? "IPv6:" + client_ip_.substr(0, client_ip_.find('%')) : client_ip_;
   std::string h = fmt::format("Received: from {} ([{}])\r\n\tby {} (mailroom) with {} id {}",
-                              smtp::sanitize_text(helo_, 255), client_ip_, rt_.cfg.server.hostname,
+                              smtp::sanitize_text(helo_, 255), literal, rt_.cfg.server.hostname,
                               with, message_id);
   if (transport_.tls_active()) h += fmt::format("\r\n\t(using {})", transport_.tls_description());
   // Naming the recipient is only safe when there is one (RFC 5321 7.6: no BCC disclosure).
@@ -149,7 +153,7 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
   consume(lines_.take_buffered());
   const auto started = Clock::now();
   while (!reader.done()) {
-    set_deadline(seconds(limits.data_timeout_s));
+    set_deadline(seconds(limits.data_timeout_s), "data_timeout_s");
     reading_ = true;
     auto [ec, data] = co_await transport_.read_available();
     reading_ = false;
@@ -161,6 +165,8 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
     }
     consume(data);
     if (!reader.done() && data_rate_too_low(started, reader.size())) {
+      spdlog::info("session={} client={} event=timeout limit=min_data_rate_bytes_per_s bytes={}",
+                   id_, client_ip_, reader.size());
       co_await reply_now(smtp::replies::timeout(rt_.cfg.server.hostname));
       close("data rate too low");
       co_return;
@@ -201,7 +207,7 @@ asio::awaitable<Session::ChunkRead> Session::read_chunk(std::uint64_t n, const C
     n -= take;
   }
   while (n > 0) {
-    set_deadline(seconds(rt_.cfg.limits.data_timeout_s));
+    set_deadline(seconds(rt_.cfg.limits.data_timeout_s), "data_timeout_s");
     reading_ = true;
     auto [ec, data] = co_await transport_.read_available();
     reading_ = false;
@@ -257,6 +263,8 @@ asio::awaitable<void> Session::on_bdat(const smtp::Command& cmd) {
   auto read = co_await read_chunk(size, accept, true);
   if (read == ChunkRead::Lost) co_return;
   if (read == ChunkRead::TooSlow) {
+    spdlog::info("session={} client={} event=timeout limit=min_data_rate_bytes_per_s", id_,
+                 client_ip_);
     co_await reply_now(smtp::replies::timeout(rt_.cfg.server.hostname));
     close("data rate too low");
     co_return;

@@ -243,7 +243,10 @@ std::error_code read_queue_file_info(const std::string& path, QueueFileInfo& out
   if (fv[38] != ' ' || fv[49] != ' ' || fv[82] != '\n') return bad;
   std::uint64_t body = 0, env = 0;
   if (!parse_int(fv.substr(18, 20), body) || !parse_int(fv.substr(39, 10), env)) return bad;
-  if (body + env + kFooterBytes != size) return bad;
+  // Each part within the file before they are added: a damaged footer naming nearly 2^64 body
+  // octets made the sum wrap to the file's size, and the envelope buffer below then asked for
+  // up to 10 GB (std::bad_alloc at start-up; found by fuzz/queue_envelope_fuzz.cpp).
+  if (body > size || env > size - body || body + env + kFooterBytes != size) return bad;
   std::string record(env, '\0');
   if (auto ec = read_exact(f.get(), record.data(), env, body)) return ec;
   auto e = decode_envelope(record);
@@ -332,9 +335,12 @@ std::size_t remove_incoming_leftovers(const QueuePaths& paths) {
 
 void quarantine_queue_file(const QueuePaths& paths, std::string_view id) {
   (void)util::make_directories(paths.corrupt_dir());
-  if (::rename(paths.message_file(id).c_str(),
-               (paths.corrupt_dir() + "/" + std::string(id)).c_str()) != 0)
-    return;
+  const auto from = paths.message_file(id);
+  if (::rename(from.c_str(), (paths.corrupt_dir() + "/" + std::string(id)).c_str()) != 0) return;
+  // A power cut after an earlier quarantine can bring the old name back beside the new one: two
+  // links to one file, which rename(2) leaves as they are ("does nothing") while returning 0. The
+  // file would stay in messages/, skipped by the server and listed by `mailroom queue list`.
+  if (::access(from.c_str(), F_OK) == 0) (void)::unlink(from.c_str());
   // Both names durable: the file must neither come back into messages/ nor vanish after a cut.
   (void)util::fsync_directory(paths.corrupt_dir());
   (void)util::fsync_directory(paths.messages_dir());

@@ -4,6 +4,15 @@ its own temporary config and data dir, and talks to it over real TCP.
 Fixtures:
   mailroom        -> a factory: mailroom(listeners=[...], server={...}, limits={...}) -> Server
   raw             -> a factory of RawSmtp line clients (the "telnet" of the seeds)
+
+Every server must end well: Server.stop() (the fixtures' teardown) sends SIGTERM and fails the
+test unless the process exits 0 within STOP_TIMEOUT_S, and a server that died on its own (a crash,
+a sanitizer abort) fails it too; only Server.kill9() ends one on purpose. MAILROOM_BIN may be a
+sanitized build (make test runs the hostile and queue suites against one): every mailroom process
+a test starts, server or CLI, stops at its first sanitizer report; ASan/LSan write theirs to files
+in the server's directory, UBSan to stderr (the server log, or the CLI's captured stderr).
+Server.stop() fails the test on any report file or report in the log, even after an exit 0;
+Server.cli() fails at once on a report in its stderr.
 """
 import os
 import pathlib
@@ -19,11 +28,36 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("MAILROOM_BIN", str(ROOT / "build" / "release" / "mailroom"))
 HOSTNAME = "mx.example.test"
+# SIGTERM to exit: the server's shutdown grace (server.shutdown_grace_s, 30 s by default) plus a
+# margin for a slow (sanitized, loaded) machine. Tests that want a shutdown to take long set a
+# larger grace and give stop() their own bound.
+STOP_TIMEOUT_S = 60
+SANITIZER_REPORT_PREFIX = "sanitizer-report"
+SANITIZER_IN_LOG = re.compile(r"(==\d+==ERROR: \w+Sanitizer.*|.*runtime error: .*|SUMMARY: \w+Sanitizer.*)")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+def sanitizer_env(report_dir):
+    """The environment for a mailroom process: sanitizer reports go to files in report_dir (the
+    test scans them), and any report stops the process. Harmless for an unsanitized build."""
+    env = dict(os.environ)
+    log = os.path.join(str(report_dir), SANITIZER_REPORT_PREFIX)
+    env["ASAN_OPTIONS"] = f"log_path={log}:halt_on_error=1:abort_on_error=1:detect_leaks=1"
+    env["UBSAN_OPTIONS"] = f"log_path={log}:halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+    env["LSAN_OPTIONS"] = f"log_path={log}"
+    return env
+
+
+def sanitizer_reports(report_dir):
+    """-> [(file name, text)] of the sanitizer reports written in report_dir."""
+    out = []
+    for p in sorted(pathlib.Path(report_dir).glob(SANITIZER_REPORT_PREFIX + "*")):
+        out.append((p.name, p.read_text(errors="replace")))
+    return out
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -81,19 +115,23 @@ class Server:
             tables[k] = v
         self.config_path.write_text(render_toml(tables))
         self.proc = None
+        self.ended = False  # stopped, or ended by kill9(): no exit status left to check
 
     # --- process control -------------------------------------------------------------------
     def start(self):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config_path)],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=sanitizer_env(self.tmp))
+        self.ended = False
         deadline = time.time() + 20
         for name in self.listeners:
             while True:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"mailroom exited with {self.proc.returncode}:\n" + self.log_text())
                 try:
-                    socket.create_connection(("127.0.0.1", self.port(name)), timeout=0.5).close()
+                    socket.create_connection((self.host(name), self.port(name)),
+                                             timeout=0.5).close()
                     break
                 except OSError:
                     if time.time() > deadline:
@@ -101,20 +139,58 @@ class Server:
                     time.sleep(0.05)
         return self
 
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S):
+        """Ends the server with `sig` and fails unless it exits 0 within `timeout` seconds, did
+        not die before, and no sanitizer report was written. Returns the exit status."""
+        problems = []
+        if self.proc and not self.ended:
+            if self.proc.poll() is not None:
+                problems.append(f"mailroom had already exited with {self.proc.returncode} "
+                                f"before it was asked to stop")
+                self.ended = True
+            else:
+                self.proc.send_signal(sig)
+        return self._finish(timeout, problems, f"signal {sig}")
+
+    def wait_for_exit(self, timeout=STOP_TIMEOUT_S):
+        """For a test that signalled the server itself: waits for the exit, with stop()'s checks
+        (exit 0 within `timeout`, no sanitizer report). Returns the exit status."""
+        return self._finish(timeout, [], "the test's signal")
+
+    def _finish(self, timeout, problems, after):
+        if self.proc and not self.ended:
             try:
-                self.proc.wait(timeout=15)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc:
+                problems.append(f"mailroom did not exit within {timeout}s of {after} (killed)")
+            else:
+                if self.proc.returncode != 0:
+                    problems.append(f"mailroom exited with {self.proc.returncode} after {after}")
+            self.ended = True  # a later stop() has no process to check
+        if self.proc and not self.log.closed:
             self.log.close()
+        problems += self.sanitizer_problems()
+        if problems:
+            raise AssertionError("; ".join(problems) + "\n--- server log (end) ---\n" +
+                                 self.log_text()[-4000:])
+        return self.proc.returncode if self.proc else None
+
+    def sanitizer_problems(self):
+        found = [f"sanitizer report {name}:\n{text[:6000]}"
+                 for name, text in sanitizer_reports(self.tmp)]
+        # UBSan reports on stderr (the log) even with a log_path; so does a process started
+        # without sanitizer_env().
+        m = SANITIZER_IN_LOG.search(self.log_text())
+        if m:
+            found.append(f"sanitizer report in the server log: {m.group(0)}")
+        return found
 
     def kill9(self):
         self.proc.kill()
         self.proc.wait()
+        self.ended = True
         self.log.close()
 
     def log_text(self):
@@ -128,9 +204,24 @@ class Server:
         name = name or next(iter(self.listeners))
         return int(self.listeners[name]["address"].rsplit(":", 1)[1])
 
+    def host(self, name=None):
+        """The loopback address a client uses to reach the listener: its own, or ::1 or
+        127.0.0.1 for a wildcard."""
+        name = name or next(iter(self.listeners))
+        host = self.listeners[name]["address"].rsplit(":", 1)[0]
+        if host.startswith("["):
+            host = host[1:-1]
+        return {"::": "::1", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1"}.get(host, host)
+
     def cli(self, *args, input=None, check=True):
         r = subprocess.run([BIN, *args, "--config", str(self.config_path)], input=input,
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60,
+                           env=sanitizer_env(self.tmp))
+        # UBSan reports on stderr even with a log_path (only ASan's and LSan's go to files).
+        m = SANITIZER_IN_LOG.search(r.stderr)
+        if m:
+            raise AssertionError(f"mailroom {' '.join(args)}: sanitizer report: {m.group(0)}\n"
+                                 + r.stderr[-4000:])
         if check and r.returncode != 0:
             raise AssertionError(f"mailroom {' '.join(args)} failed ({r.returncode}): {r.stderr}")
         return r
@@ -233,6 +324,30 @@ def _client_tls():
 DEFAULT_LISTENER = {"name": "inbound", "tls": "starttls", "auth": "optional", "relay": "none"}
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "measures_rss: asserts on the server's resident memory; "
+                            "deselected against the sanitized build (make test), whose shadow "
+                            "memory and quarantine make RSS meaningless")
+    config.addinivalue_line("markers", "must_run_in_ci: its setup may fail on a machine that "
+                            "cannot run it (needs root, a tmpfs mount, PostgreSQL); there it "
+                            "skips, but with CI=true a skip is a failure, so a green CI run means "
+                            "it ran")
+
+
+def in_ci():
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and in_ci() and item.get_closest_marker("must_run_in_ci"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, where it must run: {reason}"
+
+
 @pytest.fixture
 def mailroom(tmp_path):
     servers = []
@@ -243,8 +358,13 @@ def mailroom(tmp_path):
         return s
 
     yield make
+    failures = []
     for s in servers:
-        s.stop()
+        try:
+            s.stop()
+        except AssertionError as e:
+            failures.append(str(e))
+    assert not failures, "\n\n".join(failures)
 
 
 @pytest.fixture

@@ -48,6 +48,30 @@ def test_bad_config_one_line_exit_2(tmp_path, text, message):
         assert r.stderr.strip() == f"mailroom: {message}"
 
 
+@pytest.mark.parametrize("data,message", [
+    (b'[server]\nbanner = "caf\xe9"\n', "2:14: not UTF-8 (octet 0xE9) (byte offset 22)"),
+    # Valid UTF-8 that Debian's toml++ 3.3 cannot read safely (marzer/tomlplusplus#295, #190).
+    (b"\xcc\xaa\n", "1:1: non-ASCII character outside a string or comment (byte offset 0)"),
+    (b's = """\\\n\xc2\xa7"""\n', "2:1: non-ASCII character first after a line-ending backslash "
+     "(toml++ cannot read it there; write it as a \\u escape) (byte offset 9)"),
+], ids=["invalid-utf8", "toml-295", "toml-190"])
+def test_text_toml_cannot_read_is_refused_with_its_place(tmp_path, data, message):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_bytes(data)
+    for args in (["check-config", str(cfg)], ["serve", "--config", str(cfg)]):
+        r = run(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stderr.strip() == f"mailroom: {cfg}:{message}"
+
+
+def test_utf8_in_strings_and_comments_is_read(tmp_path):
+    cfg = tmp_path / "m.toml"
+    cfg.write_bytes('# Größe\n[server]\nbanner = "Grüße § ̪" # schön\n'.encode())
+    r = run("check-config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    assert tomllib.loads(r.stdout)["server"]["banner"] == "Grüße § ̪"
+
+
 def test_missing_file(tmp_path):
     r = run("check-config", str(tmp_path / "nope.toml"))
     assert r.returncode == 2

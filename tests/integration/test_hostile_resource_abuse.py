@@ -78,6 +78,7 @@ def test_command_line_limit_is_exact(srv):
     c.expect("NOOP", 250, "2.0.0 OK")
 
 
+@pytest.mark.measures_rss
 def test_50mb_command_line_is_discarded_as_it_arrives(srv):
     base = warm_baseline(srv)
     sampler = RssSampler(srv.proc.pid)
@@ -101,6 +102,7 @@ def test_text_line_limit_refuses_the_message(srv):
     expect_queued(c, [USER], "Subject: ok\r\n\r\n" + "x" * 1000 + "\r\n")
 
 
+@pytest.mark.measures_rss
 @pytest.mark.parametrize("listener_name,expected", [("inbound", TOO_BIG), ("big", TEXT_LINE_TOO_LONG)])
 def test_endless_header_keeps_memory_bounded(srv, listener_name, expected):
     """A 50 MB header line: over max_message_size on one listener, under it on the other (where
@@ -138,6 +140,7 @@ def test_pipelined_burst_is_answered_in_order(srv):
     c.expect("QUIT", 221)
 
 
+@pytest.mark.measures_rss
 def test_burst_from_a_client_that_never_reads_keeps_memory_bounded(srv):
     """A client that pipelines without reading replies: the server stops reading once its
     replies back up (TCP flow control), so neither side's data piles up in its memory."""
@@ -271,6 +274,7 @@ def test_bdat_chunk_overflowing_the_message_size(srv):
     expect_queued(c, [USER], "Subject: after\r\n\r\nx\r\n")
 
 
+@pytest.mark.measures_rss
 def test_bdat_of_u64_max_is_discarded_without_memory(srv):
     base = warm_baseline(srv)
     before = stored_messages(srv)

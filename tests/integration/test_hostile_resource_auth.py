@@ -6,20 +6,23 @@ Rules (src/server/session_auth.cpp, RFC 4954):
     response (501 5.5.2), never a second, nested exchange;
   * every failure waits limits.auth_failure_delay_ms before its 535 5.7.8 — on a timer, so other
     sessions are served meanwhile — and after limits.auth_failure_limit failures the session
-    gets 421 4.7.0 and is closed. RSET, EHLO or a new mechanism do not reset the count;
+    gets 421 4.7.0 and is closed. RSET, EHLO or a new mechanism do not reset the count. That the
+    535 is held back is shown by order, not by a stopwatch: another client is served in full
+    while the guesser, with a minute to wait, has heard nothing;
   * failures are also counted per client address across sessions: after
     limits.auth_client_failure_limit of them within auth_client_window_s, any AUTH from that
     address is answered 421 4.7.0 without checking the password, until the window ends.
 The listener allows plaintext AUTH so these tests need no TLS; the TLS rule has its own module.
 """
 import base64
-import threading
 import time
 
 import pytest
 
+from queue_support import wait_until
 from test_hostile_support import (PASSWORD, USER, connect, listener, log_mark, log_since,
-                                  make_server, read_until_closed, start_module_server)
+                                  make_server, no_reply_within, read_until_closed,
+                                  start_module_server)
 
 LOCKED_OUT = (421, "4.7.0 Too many authentication failures, closing transmission channel")
 FAILED = (535, "5.7.8 Authentication unsuccessful")
@@ -75,9 +78,8 @@ def test_auth_command_as_a_prompt_answer_is_not_nested(srv):
     c.expect(f"AUTH PLAIN {plain(USER, PASSWORD)}", 235)
 
 
-def test_brute_force_is_delayed_then_cut_off(srv):
+def test_brute_force_is_answered_then_cut_off(srv):
     c = client(srv, 4)
-    started = time.monotonic()
     c.expect(f"AUTH PLAIN {plain(USER, 'guess1')}", *FAILED)
     c.expect("AUTH LOGIN", 334)
     c.expect(b64(USER), 334)
@@ -85,10 +87,7 @@ def test_brute_force_is_delayed_then_cut_off(srv):
     c.send(f"AUTH PLAIN {plain(USER, 'guess3')}\r\n")
     c.expect(None, *FAILED)
     c.expect(None, *LOCKED_OUT)
-    elapsed = time.monotonic() - started
     assert read_until_closed(c) == b""
-    # Each failure was held back by the configured delay (a lower bound; slowness cannot fail it).
-    assert elapsed >= 3 * 0.3 * 0.9, elapsed
 
 
 def test_failure_count_survives_rset_and_ehlo(srv):
@@ -113,29 +112,25 @@ def test_malformed_credentials_count_as_failures(srv):
     c.expect(None, *LOCKED_OUT)
 
 
-def test_delay_holds_only_the_guessing_session(mailroom):
-    """While one client waits out a long failure delay, another is served at once: the delay is
-    a timer, not a blocked thread. (An ordering check, not a speed check.)"""
+def test_delay_holds_the_535_and_only_the_guessing_session(mailroom):
+    """The failed AUTH's 535 waits for the delay (a minute here, the most the setting allows: no
+    machine is that slow), while another client is served in full meanwhile: the delay is a
+    timer, not a blocked thread. An ordering check, not a speed check. The guesser is still
+    waiting when the server stops: its session must end with the shutdown grace period, not
+    with its timer."""
     srv = make_server(mailroom, [listener(allow_plaintext_auth=True)],
-                      limits={"auth_failure_delay_ms": 3000})
-    guesser = connect(srv)
+                      limits={"auth_failure_delay_ms": 60_000},
+                      server={"shutdown_grace_s": 1})  # the guesser is still waiting at the end
+    guesser = connect(srv, source_ip="127.0.0.30")
+    mark = log_mark(srv)
     guesser.send(f"AUTH PLAIN {plain(USER, 'wrong')}\r\n")
-    time.sleep(0.2)
-    result = {}
-
-    def wait_for_535():
-        result["reply"] = guesser.reply()
-        result["at"] = time.monotonic()
-
-    t = threading.Thread(target=wait_for_535)
-    t.start()
-    other = connect(srv)
+    wait_until(lambda: "client=127.0.0.30 event=auth_failed" in log_since(srv, mark),
+               what="the guesser's failure to be logged (the delay starts then)")
+    other = connect(srv, source_ip="127.0.0.31")
     other.expect("NOOP", 250)
     other.expect(f"AUTH PLAIN {plain(USER, PASSWORD)}", 235)
-    served_at = time.monotonic()
-    t.join(timeout=30)
-    assert result["reply"][0] == 535
-    assert served_at < result["at"], "the other client waited for the guesser's delay"
+    other.expect("QUIT", 221)
+    assert no_reply_within(guesser, 0.5), "the 535 came before the delay was over"
 
 
 def test_lockout_applies_to_the_client_not_just_the_session(srv):

@@ -2,8 +2,11 @@
 // reads (V1, BLAKE2b-128, written by earlier versions), and that one changed octet is caught.
 #include "spool/queue_file.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <fstream>
@@ -100,6 +103,40 @@ TEST(QueueFile, UnknownFooterVersionIsNotAQueueFile) {
   auto bytes = write_queue_file(path, kCurrentQueueFileFormat);
   bytes[bytes.size() - kFooterBytes + 16] = '3';  // "MAILROOM-QUEUE-V3 "
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  QueueFileInfo info;
+  EXPECT_EQ(read_queue_file_info(path, info), std::errc::illegal_byte_sequence);
+}
+
+// A power cut after a quarantine can bring back the file's name in messages/ beside corrupt/:
+// two links to one file, for which rename(2) does nothing (test_queue_powerloss.py saw the file
+// stay listed, so the queue never looked empty). Quarantining again leaves only corrupt/.
+TEST(QueueFile, QuarantineOfAFileAlreadyLinkedIntoCorruptLeavesMessages) {
+  TempDir dir;
+  QueuePaths paths(dir.path());
+  ASSERT_FALSE(ensure_queue_dirs(paths));
+  const std::string id = "1k0yb7353j500apxffwtb";
+  write_queue_file(paths.message_file(id), kCurrentQueueFileFormat);
+  ASSERT_EQ(::mkdir(paths.corrupt_dir().c_str(), 0700), 0);
+  const auto corrupt = paths.corrupt_dir() + "/" + id;
+  ASSERT_EQ(::link(paths.message_file(id).c_str(), corrupt.c_str()), 0);
+  quarantine_queue_file(paths, id);
+  EXPECT_NE(::access(paths.message_file(id).c_str(), F_OK), 0);
+  EXPECT_EQ(::access(corrupt.c_str(), F_OK), 0);
+  EXPECT_TRUE(list_committed_ids(paths).empty());
+}
+
+// A footer whose sizes add up to the file's only modulo 2^64 (fuzz/corpus/queue_envelope_fuzz/
+// crash-footer-size-wraps) is not a queue file, and nothing is allocated for it.
+TEST(QueueFile, FooterSizesThatWrapAroundAreNotAQueueFile) {
+  TempDir dir;
+  auto path = dir.path() + "/q";
+  const std::uint64_t file_bytes = 100, env = 9'999'999'999;
+  const std::uint64_t body = 0 - (env + kFooterBytes - file_bytes);  // body + env + 83 wraps
+  std::string footer =
+      fmt::format("MAILROOM-QUEUE-V2 {:020d} {:010d} {}\n", body, env, std::string(32, '0'));
+  ASSERT_EQ(footer.size(), kFooterBytes);
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      << std::string(file_bytes - kFooterBytes, 'x') + footer;
   QueueFileInfo info;
   EXPECT_EQ(read_queue_file_info(path, info), std::errc::illegal_byte_sequence);
 }

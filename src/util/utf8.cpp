@@ -1,6 +1,6 @@
-#include "smtp/utf8.hpp"
+#include "util/utf8.hpp"
 
-namespace mailroom::smtp {
+namespace mailroom::util {
 
 namespace {
 bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
@@ -56,4 +56,4 @@ bool is_ascii(std::string_view text) {
   return true;
 }
 
-}  // namespace mailroom::smtp
+}  // namespace mailroom::util
