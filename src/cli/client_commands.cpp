@@ -1,5 +1,6 @@
-// `mailroom mx` and `mailroom probe`: the tester's views over the resolver and the SMTP client
-// (src/client/). Output on stdout, one-line errors on stderr, exit status per command.
+// `mailroom mx` and `mailroom probe` (send and shell: send_command.cpp, shell_command.cpp): the
+// tester's views over the resolver and the SMTP client (src/client/). Output on stdout, one-line
+// errors on stderr, exit status per command.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -109,6 +110,8 @@ void add_probe(CLI::App& app) {
 void add_client_commands(CLI::App& app) {
   add_mx(app);
   add_probe(app);
+  add_send(app);
+  add_shell(app);
 }
 
 }  // namespace mailroom::cli
