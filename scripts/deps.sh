@@ -9,7 +9,7 @@ BUILD_PKGS=(build-essential cmake pkg-config ninja-build
   libgtest-dev libgmock-dev googletest clang libclang-rt-14-dev openssl nlohmann-json3-dev
   libedit-dev)
 TEST_PKGS=(python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl curl postfix
-  dnsmasq-base dovecot-imapd
+  dnsmasq-base dovecot-imapd python3-aiosmtpd
   postgresql sqlite3 procps iproute2
   fuse3 python3-pyfuse3 python3-trio)
 

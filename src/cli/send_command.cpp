@@ -272,21 +272,26 @@ void add_send(CLI::App& app) {
       ->check(CLI::Range(1, 65535));
   send->add_option("--socket", a.socket, "a UNIX socket to connect to instead (LMTP)");
   send->add_option("--dns", a.dns,
-                   "DNS server IP[:PORT] for the MX lookup (default: /etc/resolv.conf)");
+                   "DNS server IP[:PORT] for the MX lookup (default: /etc/resolv.conf)")
+      ->allow_extra_args(false);
   send->add_option("--from,-f", a.from,
                    "envelope sender (\"<>\": the null sender; default $LOGNAME@ehlo name)");
-  send->add_option("--to,-t", a.to, "recipient (repeatable, or comma-separated)");
+  send->add_option("--to,-t", a.to, "recipient (repeatable, or comma-separated)")
+      ->allow_extra_args(false);
   send->add_option("--ehlo", a.ehlo, "name to give with EHLO/LHLO (default: this host's name)");
   send->add_option(
-      "--header", a.headers,
-      "\"Name: value\": replaces that field of the default message, or adds it (repeatable)");
+          "--header", a.headers,
+          "\"Name: value\": replaces that field of the default message, or adds it (repeatable)")
+      ->allow_extra_args(false);
   send->add_option("--subject", a.subject, "the Subject (UTF-8 is encoded per RFC 2047)")
       ->each([](const std::string&) { a.has_subject = true; });
   send->add_option("--body", a.body, "the body: TEXT, @FILE, or - for stdin");
   send->add_option("--data", a.data, "the whole message as it is: TEXT, @FILE, or - for stdin");
-  send->add_option("--attach", a.attach, "attach a file (repeatable; - for stdin): a MIME message");
+  send->add_option("--attach", a.attach, "attach a file (repeatable; - for stdin): a MIME message")
+      ->allow_extra_args(false);
   send->add_option("--attach-type", a.attach_type,
-                   "MIME type of the attachment in the same position");
+                   "MIME type of the attachment in the same position")
+      ->allow_extra_args(false);
   send->add_flag("--tls", a.tls, "STARTTLS, required (fail if not offered or refused)");
   send->add_flag("--tls-on-connect", a.tls_on_connect, "TLS from the first byte (port 465)");
   send->add_flag("--tls-verify", a.tls_verify, "the certificate must be trusted and name the host");

@@ -46,7 +46,8 @@ void add_shell(CLI::App& app) {
   shell->add_option("host", host, "host name or address (HOST:PORT and [ADDRESS]:PORT work too)")
       ->required();
   shell->add_option("port", port, "port (default 25)")->check(CLI::Range(1, 65535));
-  shell->add_option("--dns", o.dns_servers, "DNS server IP[:PORT] (default: /etc/resolv.conf)");
+  shell->add_option("--dns", o.dns_servers, "DNS server IP[:PORT] (default: /etc/resolv.conf)")
+      ->allow_extra_args(false);
   shell->add_flag("--tls-on-connect", o.tls_on_connect, "TLS from the first byte (port 465)");
   shell->add_option("--ca-file", o.ca_file, "extra trusted CA certificates (PEM)");
   shell->add_option("--timeout", timeout_s, "seconds to wait for each reply (default 30)")

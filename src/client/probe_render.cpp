@@ -1,9 +1,10 @@
-// The probe's report as text (one line per step) and as JSON (docs/probe-json.md schema).
+// The probe's report as text (one line per step) and as JSON (docs/json/probe.schema.json).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "client/probe.hpp"
+#include "client/reply_meaning.hpp"
 #include "client/report_json.hpp"
 
 namespace mailroom::client {
@@ -62,8 +63,8 @@ std::string exit_code_table() {
 }
 
 std::string render_step(const ProbeStep& s) {
-  std::string out =
-      fmt::format("  {:<5} {:<12} {}", verdict_name(s.verdict), step_name(s.step), s.summary);
+  std::string out = fmt::format("  {:<5} {:<12} {}", verdict_name(s.verdict), step_name(s.step),
+                                printable(s.summary));
   if (s.ms) out += fmt::format("  ({:.1f} ms)", *s.ms);
   out += "\n";
   if (s.verdict == Verdict::Fail || s.verdict == Verdict::Warn) {
@@ -78,10 +79,13 @@ std::string render_step(const ProbeStep& s) {
 }
 
 nlohmann::json step_json(const ProbeStep& s) {
+  // Replies may hold any octet; JSON strings must be UTF-8 (nlohmann throws otherwise).
+  std::vector<std::string> reply;
+  for (const auto& line : s.reply) reply.push_back(printable(line));
   nlohmann::json j{{"step", std::string(step_name(s.step))},
                    {"verdict", std::string(verdict_name(s.verdict))},
-                   {"summary", s.summary},
-                   {"reply", s.reply},
+                   {"summary", printable(s.summary)},
+                   {"reply", reply},
                    {"causes", s.causes}};
   j["ms"] = s.ms ? nlohmann::json(*s.ms) : nlohmann::json(nullptr);
   j["meaning"] = s.meaning;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "client/reply_meaning.hpp"
 #include "client/report_json.hpp"
 #include "client/send.hpp"
 
@@ -13,7 +14,7 @@ namespace mailroom::client {
 namespace {
 
 std::string failure_text(const ProbeStep& s) {
-  std::string out = fmt::format("FAIL {}: {}\n", step_name(s.step), s.summary);
+  std::string out = fmt::format("FAIL {}: {}\n", step_name(s.step), printable(s.summary));
   if (!s.meaning.empty()) out += fmt::format("        meaning: {}\n", s.meaning);
   if (!s.causes.empty()) {
     out += "        possible reasons for failure:\n";
@@ -42,13 +43,15 @@ std::string render_send_end(const SendReport& r, bool show_time) {
     out += "** timing:\n";
     for (const auto& s : r.hosts.back().steps) {
       if (!s.ms) continue;
-      out += fmt::format("**   {:<12} {:>9.1f} ms  {}\n", step_name(s.step), *s.ms, s.summary);
+      out += fmt::format("**   {:<12} {:>9.1f} ms  {}\n", step_name(s.step), *s.ms,
+                         printable(s.summary));
     }
   }
   const bool several = r.recipients.size() > 1;
   for (const auto& rcpt : r.recipients) {
     if (!rcpt.result || (!several && rcpt.result->reply.code / 100 == 2)) continue;
-    out += fmt::format("** recipient {}: {}\n", rcpt.address, rcpt.result->reply.summary());
+    out +=
+        fmt::format("** recipient {}: {}\n", rcpt.address, printable(rcpt.result->reply.summary()));
   }
   if (r.failure) {
     out += failure_text(*r.failure);
@@ -62,7 +65,7 @@ std::string render_send_end(const SendReport& r, bool show_time) {
   }
   if (r.accepted && !r.hosts.empty()) {
     out += fmt::format("** result: OK: accepted by {}: {}\n", where(r.hosts.back()),
-                       last_reply(r.hosts.back()));
+                       printable(last_reply(r.hosts.back())));
   } else if (!r.hosts.empty()) {
     out += fmt::format("** result: OK: every step passed; stopped as --quit-after asked ({})\n",
                        where(r.hosts.back()));
@@ -87,7 +90,7 @@ std::string render_send_json(const SendReport& r) {
     if (rcpt.result) {
       one["code"] = rcpt.result->reply.code;
       one["enhanced"] = rcpt.result->reply.enhanced;
-      one["reply"] = rcpt.result->reply.summary();
+      one["reply"] = printable(rcpt.result->reply.summary());
       one["from_server"] = rcpt.result->from_server;
     } else {
       one["code"] = nullptr;

@@ -7,6 +7,7 @@
 
 #include "client/host_target.hpp"
 #include "client/probe_steps.hpp"
+#include "client/reply_meaning.hpp"
 #include "client/send.hpp"
 #include "client/send_session.hpp"
 #include "dns/resolver.hpp"
@@ -114,8 +115,11 @@ class Sender {
       HostAddresses resolved = co_await resolve_host(resolver_, *target);
       hosts.push_back(std::move(resolved));
     }
+    std::size_t left = 0;
+    for (const auto& h : hosts) left += std::max<std::size_t>(1, h.addresses.size());
     for (const auto& h : hosts) {
       if (h.addresses.empty()) {
+        --left;
         HostProbe probe;
         probe.host = h.name;
         probe.port = port;
@@ -136,8 +140,9 @@ class Sender {
         info("trying " + endpoint_text(h.name, probe.address, port));
         Outcome outcome = co_await attempt(where, probe);
         report_.hosts.push_back(std::move(probe));
+        --left;
         if (outcome != Outcome::Transient) co_return;
-        info(next_host_line(report_.hosts.back()));
+        if (left > 0) info(next_host_line(report_.hosts.back()));
       }
     }
   }
@@ -174,7 +179,7 @@ class Sender {
   }
 
   void line(const net::TranscriptLine& l) {
-    std::string text = fmt::format("{}{}", prefix_of(l.direction), l.text);
+    std::string text = fmt::format("{}{}", prefix_of(l.direction), printable(l.text));
     if (live_) *live_ << text << std::endl;
     report_.transcript.push_back(std::move(text));
   }
@@ -192,9 +197,17 @@ class Sender {
     probe.tls = client.tls();
     std::vector<ProbeStep> steps = steps_from_transcript(transcript, result.failure());
     add_result_steps(steps, result);
+    warn_inspection(transcript);
     append_steps(probe, steps);
     report_.recipients = result.recipients;
     co_return judge(probe, result);
+  }
+
+  // Seed 004: a PIX/ASA between us and the server rewrites the dialogue; say so, or the
+  // administrator blames the server.
+  void warn_inspection(const Transcript& transcript) {
+    std::optional<std::string> signs = inspection_signs(transcript);
+    if (signs) info("WARN SMTP inspection suspected: " + *signs);
   }
 
   Outcome judge(const HostProbe& probe, const SessionResult& result) {

@@ -4,6 +4,7 @@
 
 #include "client/reply_meaning.hpp"
 #include "smtp/client_commands.hpp"
+#include "util/ascii.hpp"
 
 namespace mailroom::client {
 namespace {
@@ -148,6 +149,73 @@ net::SmtpClientOptions send_client_options(const SendOptions& o, asio::ssl::cont
   return c;
 }
 
+namespace {
+
+bool offers_starttls(const net::RawExchange& ehlo) {
+  if (ehlo.replies.empty() || ehlo.replies.back().reply.code != 250) return false;
+  for (const auto& line : ehlo.replies.back().raw_lines)
+    if (line.size() > 4 && util::iequals(std::string_view(line).substr(4), "STARTTLS")) return true;
+  return false;
+}
+
+void fail_local(SessionResult& r, smtp::ClientState stage, smtp::FailureCause cause,
+                std::string_view detail = {}) {
+  if (r.has_failure) return;
+  r.has_failure = true;
+  r.failure_value =
+      smtp::SessionFailed{stage, cause, smtp::local_failure_reply(cause, stage, detail), false};
+}
+
+std::string hello_line(const SendOptions& o) {
+  if (o.lmtp) return smtp::lhlo_command(o.ehlo_name).wire;
+  return smtp::ehlo_command(o.ehlo_name).wire;
+}
+
+}  // namespace
+
+// swaks's --quit-after tls: QUIT right after the handshake, before the second EHLO, which the
+// engine always sends; so this one session goes in raw mode (the caller's bytes, parsed replies).
+static asio::awaitable<void> quit_after_tls(net::SmtpClient& client,
+                                            const net::ClientEndpoint& where, const SendOptions& o,
+                                            SessionResult& r) {
+  const auto wait = step_timeout(o);
+  net::RawExchange greeting = co_await client.open_raw(where);
+  note_raw(r, client, greeting, smtp::ClientState::Banner);
+  const bool greeted = !r.has_failure && greeting.replies.back().reply.code == 220;
+  // Without STARTTLS, "where TLS would have been negotiated" is after the EHLO (swaks).
+  net::RawExchange ehlo;
+  if (greeted && o.tls != SendOptions::Tls::OnConnect) {
+    const std::string hello = hello_line(o);
+    ehlo = co_await client.raw(hello, 1, wait);
+    note_raw(r, client, ehlo, smtp::ClientState::Ehlo);
+  }
+  const bool ehlo_ok =
+      !r.has_failure && !ehlo.replies.empty() && ehlo.replies.back().reply.code == 250;
+  if (greeted && ehlo_ok && o.tls == SendOptions::Tls::StartTls) {
+    const bool offered = offers_starttls(ehlo);
+    if (!offered) fail_local(r, smtp::ClientState::StartTls, smtp::FailureCause::TlsNotOffered);
+    net::RawExchange starttls;
+    if (offered) {
+      starttls = co_await client.raw("STARTTLS\r\n", 1, wait);
+      note_raw(r, client, starttls, smtp::ClientState::StartTls);
+    }
+    const bool go = offered && !r.has_failure && starttls.replies.back().reply.code == 220;
+    if (go) {
+      const bool tls = co_await client.raw_start_tls();
+      if (!tls) {
+        note_client(r, client);
+        fail_local(r, smtp::ClientState::TlsHandshake, smtp::FailureCause::TlsFailed,
+                   "handshake failed");
+      }
+    }
+  }
+  if (client.connected()) {
+    net::RawExchange bye = co_await client.raw("QUIT\r\n", 1, wait);
+    (void)bye;
+  }
+  client.close();
+}
+
 asio::awaitable<SessionResult> run_session(net::SmtpClient& client,
                                            const net::ClientEndpoint& where, const SendOptions& o,
                                            const SessionPlan& plan) {
@@ -163,6 +231,10 @@ asio::awaitable<SessionResult> run_session(net::SmtpClient& client,
       (void)bye;
     }
     client.close();
+    co_return r;
+  }
+  if (plan.stop == QuitAfter::Tls) {
+    co_await quit_after_tls(client, where, o, r);
     co_return r;
   }
   const bool ready = co_await client.open(where);

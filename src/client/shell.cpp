@@ -223,7 +223,7 @@ class ShellSession::Impl {
         break;
       }
       case Direction::Received:
-        say("<- " + l.text);
+        say("<- " + printable(l.text));
         break;
       case Direction::Info:
         say("** " + l.text);
@@ -232,17 +232,26 @@ class ShellSession::Impl {
   }
 
   void annotate(const net::RawExchange& x) {
-    for (const auto& r : x.replies) {
-      std::string note = "   # " + explain(r.reply);
+    for (std::size_t i = 0; i < x.replies.size(); ++i) {
+      const auto& r = x.replies[i];
+      std::string note = "   # ";
+      if (i < late_) note += "(late reply to an earlier command) ";
+      note += explain(r.reply);
       if (auto decoded = decoded_challenge(r)) note += fmt::format("; decoded: \"{}\"", *decoded);
       say(note);
     }
+    late_ = 0;
   }
 
+  // Sends and waits for the reply, and for the replies still owed to commands that timed out:
+  // replies come in order, so those come first and are labelled, never taken for this one's.
   net::RawExchange exchange(const std::string& bytes, bool typed) {
     echo_sent_ = !typed || !o_.interactive;
-    net::RawExchange x = run(client_->raw(bytes, 1, std::chrono::milliseconds(o_.timeout)));
+    const std::size_t asked = 1 + owed_;
+    net::RawExchange x = run(client_->raw(bytes, asked, std::chrono::milliseconds(o_.timeout)));
     echo_sent_ = true;
+    late_ = std::min(owed_, x.replies.size());
+    owed_ = x.replies.size() < asked ? asked - x.replies.size() : 0;
     return x;
   }
 
@@ -253,17 +262,22 @@ class ShellSession::Impl {
       return false;
     }
     net::RawExchange x = run(client_->raw("", 0, std::chrono::milliseconds(20)));
-    if (!x.replies.empty()) {
-      say("** the server said this unasked:");
-      annotate(x);
-    }
-    if (x.closed || x.malformed) return after(x);
+    late_ = std::min(owed_, x.replies.size());
+    owed_ -= late_;
+    const bool unasked = x.replies.size() > late_;
+    annotate(x);
+    if (unasked) say("** the server said the above unasked");
+    if (x.closed || x.malformed) return outcome(x);
     return true;
   }
 
   // What an exchange's outcome means for the session. False when it is over.
   bool after(const net::RawExchange& x) {
     annotate(x);
+    return outcome(x);
+  }
+
+  bool outcome(const net::RawExchange& x) {
     if (x.malformed) {
       say("FAIL " + std::string(step_name(last_step_)) +
           ": malformed reply: " + x.malformed->message());
@@ -442,7 +456,9 @@ class ShellSession::Impl {
   std::ofstream log_;
   std::vector<std::string> history_;
   bool echo_sent_ = true;
-  std::string mask_;  // shown instead of a sent line that holds a secret
+  std::string mask_;      // shown instead of a sent line that holds a secret
+  std::size_t owed_ = 0;  // replies still due to commands whose wait timed out
+  std::size_t late_ = 0;  // how many of the replies being shown are such late ones
   Step last_step_ = Step::Banner;
   std::string body_;
   std::size_t body_lines_ = 0;
