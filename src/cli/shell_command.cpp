@@ -25,7 +25,10 @@ std::optional<std::string> next_line(bool terminal, bool data) {
     return line;
   }
   char* raw = ::readline(data ? "data> " : "smtp> ");
-  if (!raw) return std::nullopt;
+  if (!raw) {
+    std::cout << std::endl;  // Ctrl-D leaves the cursor after the prompt
+    return std::nullopt;
+  }
   std::string line(raw);
   std::free(raw);
   if (!line.empty() && !data) ::add_history(line.c_str());

@@ -20,6 +20,7 @@ from conftest import free_port
 LISTENERS = [
     {"name": "inbound", "tls": "starttls", "auth": "optional", "relay": "none"},
     {"name": "submission", "tls": "starttls", "auth": "required", "relay": "authenticated"},
+    {"name": "smtps", "tls": "implicit", "auth": "optional", "relay": "none"},
 ]
 
 
@@ -501,3 +502,49 @@ def test_dump_mail_prints_the_message():
     assert r.returncode == 0
     assert "Subject: hello\r\n" in r.stdout.replace("\n", "\r\n") or "Subject: hello" in r.stdout
     assert "This is a test mailing" in r.stdout
+
+
+# --- load: --count N --parallel C ---------------------------------------------------------------
+
+def test_load_over_reused_connections(srv):
+    r = send("--server", f"127.0.0.1:{srv.port()}", "--from", "chris@contoso.test", "--to",
+             "kate@example.test", "--count", "40", "--parallel", "4", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "summary: 40 messages in " in r.stdout
+    assert "over 4 connections opened" in r.stdout
+    assert "accepted 40, failed 0" in r.stdout
+    assert re.search(r"latency p50 [\d.]+ ms, p90 [\d.]+ ms, p99 [\d.]+ ms", r.stdout)
+    assert re.search(r"^ +40  250 2\.6\.0$", r.stdout, re.M), r.stdout
+    assert r.stderr == ""  # no progress bar when stderr is not a terminal
+    srv.wait_for_mail("kate@example.test", count=40)
+    j = send("--server", f"127.0.0.1:{srv.port()}", "--from", "chris@contoso.test", "--to",
+             "kate@example.test", "--to", "nobody@example.test", "--count", "6", "--parallel",
+             "2", "--json", timeout=120)
+    doc = check_schema(json.loads(j.stdout), "send-load")
+    assert j.returncode == 10
+    assert doc["failed"] == 6 and doc["accepted"] == 0
+    assert doc["replies"]["550 5.1.1"] == 6
+    assert doc["first_failure"]["step"] == "RCPT TO"
+
+
+def test_load_against_nothing_fails_fast_with_the_reason():
+    port = free_port()
+    r = send("--server", f"127.0.0.1:{port}", "--to", "kate@example.test", "--count", "1000",
+             "--parallel", "10", timeout=60)
+    assert r.returncode == 4, r.stdout
+    assert "accepted 0, failed 1000" in r.stdout
+    assert "FAIL connect:" in r.stdout
+
+
+def test_tls_on_connect(srv):
+    r = send("--server", f"127.0.0.1:{srv.port('smtps')}", "--tls-on-connect", "--from",
+             "chris@contoso.test", "--to", "kate@example.test")
+    assert r.returncode == 0, r.stdout
+    lines = r.stdout.splitlines()
+    assert lines[2].startswith("** TLS established: TLSv1.3"), lines[:4]
+    assert "STARTTLS" not in "\n".join(sent_lines(r.stdout))
+    srv.wait_for_mail("kate@example.test")
+    shell = run_mailroom("shell", "127.0.0.1", str(srv.port("smtps")), "--tls-on-connect",
+                         input="EHLO client.test\nQUIT\n")
+    assert shell.returncode == 0, shell.stdout
+    assert "** TLS established" in shell.stdout and "<- 221 2.0.0" in shell.stdout

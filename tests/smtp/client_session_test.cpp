@@ -274,7 +274,7 @@ namespace {
 ClientOptions with_credentials(std::string user, std::string password, std::string token = "") {
   ClientOptions o = client_options();
   o.implicit_tls = true;
-  o.credentials = ClientCredentials{std::move(user), std::move(password), std::move(token), ""};
+  o.credentials = ClientCredentials{std::move(user), std::move(password), std::move(token), "", ""};
   return o;
 }
 }  // namespace
