@@ -146,7 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.chunking = o & 16;
   options.implicit_tls = o & 32;
   options.allow_plaintext_auth = o & 64;
-  if (o & 128) options.credentials = ClientCredentials{"user", "pass", (o & 4) ? "tok" : "", ""};
+  if (o & 128)
+    options.credentials = ClientCredentials{"user", "pass", (o & 4) ? "tok" : "", "", ""};
   options.bdat_flight_max_bytes = std::uint64_t{c.byte()} * 8;
 
   ClientSession s(options);

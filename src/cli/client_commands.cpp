@@ -1,5 +1,6 @@
-// `mailroom mx` and `mailroom probe`: the tester's views over the resolver and the SMTP client
-// (src/client/). Output on stdout, one-line errors on stderr, exit status per command.
+// `mailroom mx` and `mailroom probe` (send and shell: send_command.cpp, shell_command.cpp): the
+// tester's views over the resolver and the SMTP client (src/client/). Output on stdout, one-line
+// errors on stderr, exit status per command.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -23,7 +24,8 @@ void add_mx(CLI::App& app) {
   static std::vector<std::string> dns_servers;
   static bool json = false;
   mx->add_option("domain", domain, "the domain")->required();
-  mx->add_option("--dns", dns_servers, "DNS server IP[:PORT] (default: /etc/resolv.conf)");
+  mx->add_option("--dns", dns_servers, "DNS server IP[:PORT] (default: /etc/resolv.conf)")
+      ->allow_extra_args(false);
   mx->add_flag("--json", json, "one JSON document instead of text");
   mx->footer(
       "Exit status: 0 the domain has a mail host with an address; 1 it takes no mail (null MX, "
@@ -63,10 +65,12 @@ void add_probe(CLI::App& app) {
   probe->add_option("--port", o.port, "port for MX hosts and hosts given without one")
       ->check(CLI::Range(1, 65535));
   probe->add_flag("--all-mx", o.all_mx, "probe every MX host, not only the preferred one");
-  probe->add_option("--dns", o.dns_servers, "DNS server IP[:PORT] (default: /etc/resolv.conf)");
+  probe->add_option("--dns", o.dns_servers, "DNS server IP[:PORT] (default: /etc/resolv.conf)")
+      ->allow_extra_args(false);
   probe->add_option("--ehlo", o.ehlo_name, "name to give with EHLO (default: this host's name)");
   probe->add_option("--from", o.from, "MAIL FROM address (default: probe@<ehlo name>)");
-  probe->add_option("--to", o.to, "RCPT TO address (repeatable; default: postmaster@<target>)");
+  probe->add_option("--to", o.to, "RCPT TO address (repeatable; default: postmaster@<target>)")
+      ->allow_extra_args(false);
   probe->add_flag("--send", o.send, "send a test message (DATA) instead of RSET after RCPT");
   probe->add_flag("--tls", require_tls, "STARTTLS is required (fail if not offered)");
   probe->add_flag("--no-tls", no_tls, "do not use STARTTLS");
@@ -109,6 +113,8 @@ void add_probe(CLI::App& app) {
 void add_client_commands(CLI::App& app) {
   add_mx(app);
   add_probe(app);
+  add_send(app);
+  add_shell(app);
 }
 
 }  // namespace mailroom::cli

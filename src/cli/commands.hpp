@@ -7,10 +7,11 @@
 
 namespace mailroom::cli {
 
-void add_server_commands(CLI::App& app);     // serve, check-config           (server_commands.cpp)
+void add_server_commands(CLI::App& app);     // serve, check-config (server_commands.cpp)
 void add_directory_commands(CLI::App& app);  // user, alias, domain (directory_commands.cpp)
-void add_queue_commands(CLI::App& app);
-void add_client_commands(CLI::App& app);  // mx, probe, send, shell (client_commands.cpp)  // queue
-                                          // list|show|flush|delete|bounce (queue_commands.cpp)
+void add_queue_commands(CLI::App& app);  // queue list|show|flush|delete|bounce (queue_commands.cpp)
+void add_client_commands(CLI::App& app);  // mx, probe (client_commands.cpp), send, shell
+void add_send(CLI::App& app);             // send (send_command.cpp)
+void add_shell(CLI::App& app);            // shell (shell_command.cpp)
 
 }  // namespace mailroom::cli

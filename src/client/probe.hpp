@@ -82,6 +82,11 @@ ProbeReport run_probe(const ProbeOptions& options);
 
 std::string render_text(const ProbeReport& report);
 std::string render_json(const ProbeReport& report);
+// One step as the text report shows it: "  FAIL  RCPT TO      550 5.1.1 ...  (0.4 ms)", then its
+// meaning and likely causes for WARN and FAIL. `send` prints its failures the same way.
+std::string render_step(const ProbeStep& step);
+// "certificate: subject ...; issuer ...; valid ... to ...; names ...; verified or not".
+std::string certificate_line(const net::TlsPeerReport& tls);
 
 // The exit status of the first failed step: 0 all passed, 3 DNS, 4 connect, 5 banner, 6 EHLO/
 // HELO, 7 STARTTLS/TLS, 8 AUTH, 9 MAIL, 10 RCPT, 11 DATA, 12 open relay, 13 security, 14 RSET/

@@ -1,9 +1,11 @@
-// The probe's report as text (one line per step) and as JSON (docs/probe-json.md schema).
+// The probe's report as text (one line per step) and as JSON (docs/json/probe.schema.json).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "client/probe.hpp"
+#include "client/reply_meaning.hpp"
+#include "client/report_json.hpp"
 
 namespace mailroom::client {
 
@@ -60,11 +62,9 @@ std::string exit_code_table() {
          "13 security check; 14 RSET/QUIT.";
 }
 
-namespace {
-
-std::string line_for(const ProbeStep& s) {
-  std::string out =
-      fmt::format("  {:<5} {:<12} {}", verdict_name(s.verdict), step_name(s.step), s.summary);
+std::string render_step(const ProbeStep& s) {
+  std::string out = fmt::format("  {:<5} {:<12} {}", verdict_name(s.verdict), step_name(s.step),
+                                printable(s.summary));
   if (s.ms) out += fmt::format("  ({:.1f} ms)", *s.ms);
   out += "\n";
   if (s.verdict == Verdict::Fail || s.verdict == Verdict::Warn) {
@@ -78,31 +78,55 @@ std::string line_for(const ProbeStep& s) {
   return out;
 }
 
-nlohmann::json json_of(const ProbeStep& s) {
+nlohmann::json step_json(const ProbeStep& s) {
+  // Replies may hold any octet; JSON strings must be UTF-8 (nlohmann throws otherwise).
+  std::vector<std::string> reply;
+  for (const auto& line : s.reply) reply.push_back(printable(line));
   nlohmann::json j{{"step", std::string(step_name(s.step))},
                    {"verdict", std::string(verdict_name(s.verdict))},
-                   {"summary", s.summary},
-                   {"reply", s.reply},
+                   {"summary", printable(s.summary)},
+                   {"reply", reply},
                    {"causes", s.causes}};
   j["ms"] = s.ms ? nlohmann::json(*s.ms) : nlohmann::json(nullptr);
   j["meaning"] = s.meaning;
   return j;
 }
 
-}  // namespace
+nlohmann::json tls_json(const std::optional<net::TlsPeerReport>& tls) {
+  if (!tls) return nullptr;
+  return {{"protocol", tls->protocol},        {"cipher", tls->cipher},
+          {"subject", tls->subject},          {"issuer", tls->issuer},
+          {"dns_names", tls->dns_names},      {"not_before", tls->not_before},
+          {"not_after", tls->not_after},      {"expired", tls->expired},
+          {"trusted", tls->trusted()},        {"verify_error", tls->verify_error},
+          {"chain_length", tls->chain_length}};
+}
+
+nlohmann::json host_json(const HostProbe& h) {
+  nlohmann::json host{{"host", h.host}, {"address", h.address}, {"port", h.port}};
+  host["failed_at"] =
+      h.failed_at ? nlohmann::json(std::string(step_name(*h.failed_at))) : nlohmann::json(nullptr);
+  host["steps"] = nlohmann::json::array();
+  for (const auto& s : h.steps) host["steps"].push_back(step_json(s));
+  host["tls"] = tls_json(h.tls);
+  return host;
+}
+
+std::string certificate_line(const net::TlsPeerReport& tls) {
+  return fmt::format(
+      "certificate: subject {}; issuer {}; valid {} to {}{}; names {}; {}", tls.subject, tls.issuer,
+      tls.not_before, tls.not_after, tls.expired ? " (EXPIRED)" : "",
+      fmt::join(tls.dns_names, ", "),
+      tls.trusted() ? "chain and name verified" : "not verified: " + tls.verify_error);
+}
 
 std::string render_text(const ProbeReport& r) {
   std::string out = fmt::format("mailroom probe {}\n", r.target);
-  for (const auto& s : r.dns) out += line_for(s);
+  for (const auto& s : r.dns) out += render_step(s);
   for (const auto& h : r.hosts) {
     out += fmt::format("{}[{}]:{}\n", h.host, h.address.empty() ? "-" : h.address, h.port);
-    for (const auto& s : h.steps) out += line_for(s);
-    if (h.tls)
-      out += fmt::format(
-          "        certificate: subject {}; issuer {}; valid {} to {}{}; names {}; {}\n",
-          h.tls->subject, h.tls->issuer, h.tls->not_before, h.tls->not_after,
-          h.tls->expired ? " (EXPIRED)" : "", fmt::join(h.tls->dns_names, ", "),
-          h.tls->trusted() ? "chain and name verified" : "not verified: " + h.tls->verify_error);
+    for (const auto& s : h.steps) out += render_step(s);
+    if (h.tls) out += "        " + certificate_line(*h.tls) + "\n";
   }
   if (r.exit_code == 0) {
     out += "result: every step passed\n";
@@ -117,26 +141,9 @@ std::string render_json(const ProbeReport& r) {
   j["target"] = r.target;
   j["exit_code"] = r.exit_code;
   j["dns"] = nlohmann::json::array();
-  for (const auto& s : r.dns) j["dns"].push_back(json_of(s));
+  for (const auto& s : r.dns) j["dns"].push_back(step_json(s));
   j["hosts"] = nlohmann::json::array();
-  for (const auto& h : r.hosts) {
-    nlohmann::json host{{"host", h.host}, {"address", h.address}, {"port", h.port}};
-    host["failed_at"] = h.failed_at ? nlohmann::json(std::string(step_name(*h.failed_at)))
-                                    : nlohmann::json(nullptr);
-    host["steps"] = nlohmann::json::array();
-    for (const auto& s : h.steps) host["steps"].push_back(json_of(s));
-    if (h.tls) {
-      host["tls"] = {{"protocol", h.tls->protocol},        {"cipher", h.tls->cipher},
-                     {"subject", h.tls->subject},          {"issuer", h.tls->issuer},
-                     {"dns_names", h.tls->dns_names},      {"not_before", h.tls->not_before},
-                     {"not_after", h.tls->not_after},      {"expired", h.tls->expired},
-                     {"trusted", h.tls->trusted()},        {"verify_error", h.tls->verify_error},
-                     {"chain_length", h.tls->chain_length}};
-    } else {
-      host["tls"] = nullptr;
-    }
-    j["hosts"].push_back(std::move(host));
-  }
+  for (const auto& h : r.hosts) j["hosts"].push_back(host_json(h));
   return j.dump(2) + "\n";
 }
 

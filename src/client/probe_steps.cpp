@@ -1,6 +1,7 @@
 #include "client/probe_steps.hpp"
 
 #include <charconv>
+#include <deque>
 
 #include "client/reply_meaning.hpp"
 #include "util/ascii.hpp"
@@ -68,6 +69,106 @@ NetworkFailure network_failure_of(const std::string& text) {
   return NetworkFailure::ClosedMidReply;
 }
 
+NetworkFailure network_failure_of(const smtp::SessionFailed& failure) {
+  switch (failure.cause) {
+    case smtp::FailureCause::Timeout:
+      return NetworkFailure::TimedOut;
+    case smtp::FailureCause::MalformedReply:
+    case smtp::FailureCause::UnexpectedReply:
+      return NetworkFailure::Malformed;
+    default:
+      return NetworkFailure::ClosedMidReply;
+  }
+}
+
+// The step a client state belongs to.
+Step step_of_state(smtp::ClientState state) {
+  using smtp::ClientState;
+  switch (state) {
+    case ClientState::Connecting:
+      return Step::Connect;
+    case ClientState::Banner:
+      return Step::Banner;
+    case ClientState::Ehlo:
+    case ClientState::TlsEhlo:
+      return Step::Ehlo;
+    case ClientState::Helo:
+      return Step::Helo;
+    case ClientState::StartTls:
+    case ClientState::TlsHandshake:
+      return Step::StartTls;
+    case ClientState::Auth:
+      return Step::Auth;
+    case ClientState::Ready:
+    case ClientState::Mail:
+      return Step::Mail;
+    case ClientState::Rcpt:
+      return Step::Rcpt;
+    case ClientState::Data:
+    case ClientState::DataBody:
+    case ClientState::EndOfData:
+    case ClientState::Bdat:
+      return Step::Data;
+    case ClientState::Rset:
+      return Step::Rset;
+    case ClientState::Quit:
+    case ClientState::Done:
+    case ClientState::Failed:
+      return Step::Quit;
+  }
+  return Step::Connect;
+}
+
+// A failure no reply in the transcript shows (a timeout while nothing was awaited from a
+// command, a policy decision of the client, a lost connection).
+ProbeStep failure_step(const smtp::SessionFailed& failure) {
+  ProbeStep s;
+  s.step = step_of_state(failure.stage);
+  s.verdict = Verdict::Fail;
+  s.summary = failure.reply.summary();
+  switch (failure.cause) {
+    case smtp::FailureCause::TlsNotOffered:
+      s.step = Step::StartTls;
+      s.causes = {
+          "The server does not offer STARTTLS (not configured, or a firewall strips "
+          "it from the EHLO reply)"};
+      break;
+    case smtp::FailureCause::TlsFailed:
+    case smtp::FailureCause::StartTlsInjection:
+      s.step = Step::StartTls;
+      s.causes = {"The server's TLS configuration is broken (certificate, key, protocols)",
+                  "The certificate is not trusted or does not name this host (--tls-verify)",
+                  "A device in between interferes with TLS"};
+      break;
+    case smtp::FailureCause::AuthNeedsTls:
+      s.step = Step::Auth;
+      s.causes = {
+          "Credentials are only sent inside TLS: the server offered no STARTTLS, or "
+          "use --tls to insist on it"};
+      break;
+    case smtp::FailureCause::AuthUnavailable:
+      s.step = Step::Auth;
+      s.causes = {
+          "The server offers no AUTH mechanism this client can use (PLAIN, LOGIN, "
+          "XOAUTH2), or not the one asked for",
+          "AUTH is offered only after STARTTLS on this server"};
+      break;
+    case smtp::FailureCause::Timeout:
+      s.causes = causes_for_network(s.step, NetworkFailure::TimedOut);
+      break;
+    case smtp::FailureCause::ConnectionLost:
+      s.causes = causes_for_network(s.step, NetworkFailure::ClosedMidReply);
+      break;
+    case smtp::FailureCause::MalformedReply:
+    case smtp::FailureCause::UnexpectedReply:
+      s.causes = causes_for_network(s.step, NetworkFailure::Malformed);
+      break;
+    default:
+      s.causes = causes_for_reply(s.step, failure.reply);
+  }
+  return s;
+}
+
 void judge(ProbeStep& s) {
   auto r = reply_of(s.reply);
   s.summary = s.reply.empty() ? s.summary : s.reply.back();
@@ -98,19 +199,16 @@ std::vector<Transcript::Entry> Transcript::since_mark() const {
 std::vector<ProbeStep> steps_from_transcript(const Transcript& transcript,
                                              const std::optional<smtp::SessionFailed>& failure) {
   std::vector<ProbeStep> steps;
-  // A step and a flag rather than std::optional: GCC 12 -O2 warns falsely on the optional.
-  ProbeStep current;
-  bool pending = false;
+  // Commands waiting for their replies, oldest first: with PIPELINING several are out at once
+  // and replies come back in order (RFC 2920 3.1).
+  struct Waiting {
+    ProbeStep step;
+    Transcript::Clock::time_point sent;
+  };
+  std::deque<Waiting> waiting;
   Transcript::Clock::time_point started = transcript.mark_time();
   bool banner_seen =
       !transcript.since_mark().empty() && transcript.all().size() != transcript.since_mark().size();
-  auto finish = [&](Transcript::Clock::time_point at) {
-    current.ms = ms_between(started, at);
-    judge(current);
-    steps.push_back(std::move(current));
-    current = ProbeStep{};
-    pending = false;
-  };
   for (const auto& e : transcript.since_mark()) {
     switch (e.direction) {
       case Direction::Info:
@@ -152,28 +250,32 @@ std::vector<ProbeStep> steps_from_transcript(const Transcript& transcript,
         break;
       case Direction::Sent: {
         auto step = step_of_command(e.text);
-        if (!step) break;           // AUTH continuation or body: part of the current step
-        if (pending) finish(e.at);  // no reply came before the next command (pipelining)
-        current = ProbeStep{};
-        current.step = *step;
-        current.summary = e.text;
-        pending = true;
-        started = e.at;
+        if (!step) break;  // AUTH continuation or body: part of the current step
+        Waiting w;
+        w.step.step = *step;
+        w.step.summary = e.text;
+        w.sent = e.at;
+        waiting.push_back(std::move(w));
         break;
       }
       case Direction::Received: {
-        if (!pending && !banner_seen) {
-          current = ProbeStep{};
-          current.step = Step::Banner;
-          pending = true;
+        if (waiting.empty() && !banner_seen) {
+          Waiting w;
+          w.step.step = Step::Banner;
+          w.sent = started;
+          waiting.push_back(std::move(w));
         }
-        if (!pending) break;
+        if (waiting.empty()) break;  // unsolicited (after the end of data of LMTP, say)
+        ProbeStep& current = waiting.front().step;
         current.reply.push_back(e.text);
         if (!final_line(e.text)) break;
         const int code = code_of(e.text);
         if (code == 334 && current.step == Step::Auth) break;  // the exchange goes on
         if (current.step == Step::Banner) banner_seen = true;
-        finish(e.at);
+        current.ms = ms_between(waiting.front().sent, e.at);
+        judge(current);
+        steps.push_back(std::move(current));
+        waiting.pop_front();
         started = e.at;
         break;
       }
@@ -184,46 +286,19 @@ std::vector<ProbeStep> steps_from_transcript(const Transcript& transcript,
     if (steps[i].step == Step::Ehlo && steps[i].verdict == Verdict::Fail &&
         steps[i + 1].step == Step::Helo && steps[i + 1].verdict == Verdict::Ok)
       steps[i].verdict = Verdict::Warn;
-  if (pending && failure) {
+  if (!failure) return steps;
+  for (const auto& s : steps)
+    if (s.verdict == Verdict::Fail) return steps;  // already said where it broke
+  if (!waiting.empty()) {
+    // The first command still waiting for its reply is where the session broke.
+    ProbeStep current = std::move(waiting.front().step);
     current.verdict = Verdict::Fail;
     current.summary = failure->reply.summary();
-    current.causes = causes_for_network(
-        current.step, failure->cause == smtp::FailureCause::Timeout ? NetworkFailure::TimedOut
-                      : failure->cause == smtp::FailureCause::MalformedReply
-                          ? NetworkFailure::Malformed
-                          : NetworkFailure::ClosedMidReply);
+    current.causes = causes_for_network(current.step, network_failure_of(*failure));
     steps.push_back(std::move(current));
-  } else if (failure) {
-    bool reported = false;
-    for (const auto& s : steps) reported = reported || s.verdict == Verdict::Fail;
-    if (!reported) {
-      ProbeStep s;
-      s.step = failure->stage == smtp::ClientState::Auth ? Step::Auth : Step::StartTls;
-      s.verdict = Verdict::Fail;
-      s.summary = failure->reply.summary();
-      switch (failure->cause) {
-        case smtp::FailureCause::TlsNotOffered:
-          s.causes = {
-              "The server does not offer STARTTLS (not configured, or a firewall strips "
-              "it from the EHLO reply)"};
-          break;
-        case smtp::FailureCause::AuthNeedsTls:
-          s.step = Step::Auth;
-          s.causes = {
-              "Credentials are only sent inside TLS: the server offered no STARTTLS, or "
-              "use --tls to insist on it"};
-          break;
-        case smtp::FailureCause::AuthUnavailable:
-          s.step = Step::Auth;
-          s.causes = {"The server offers no AUTH mechanism this client can use (PLAIN, LOGIN)",
-                      "AUTH is offered only after STARTTLS on this server"};
-          break;
-        default:
-          s.causes = causes_for_reply(s.step, failure->reply);
-      }
-      steps.push_back(std::move(s));
-    }
+    return steps;
   }
+  steps.push_back(failure_step(*failure));
   return steps;
 }
 

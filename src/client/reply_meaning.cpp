@@ -150,6 +150,53 @@ std::string enhanced_code_meaning(std::string_view enhanced) {
   return "";
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence (RFC 3629 4: no overlong forms, surrogates or code
+// points above U+10FFFF) starting at text[i], or 0.
+std::size_t utf8_length_at(std::string_view text, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  const auto cont = [&](std::size_t k) { return i + k < text.size() && (b(k) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F)) return 0;
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) > 0x8F)) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string printable(std::string_view line) {
+  std::string out;
+  out.reserve(line.size());
+  for (std::size_t i = 0; i < line.size();) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8_length_at(line, i);
+      if (n > 0) {
+        out.append(line.substr(i, n));
+        i += n;
+        continue;
+      }
+    }
+    if ((c < 0x20 && c != '\t') || c == 0x7F || c >= 0x80) {
+      out += fmt::format("\\x{:02X}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  return out;
+}
+
 std::string explain(const smtp::Reply& reply) {
   std::string out = fmt::format("{}", reply.code);
   if (!reply.enhanced.empty()) out += " " + reply.enhanced;

@@ -21,6 +21,11 @@ std::string enhanced_code_meaning(std::string_view enhanced);
 // "permanent failure" / "temporary failure" / "success" / "intermediate" for the class digit.
 std::string_view reply_class(int code);
 
+// A line as received, made safe to print: well-formed UTF-8 kept, every other octet (invalid
+// UTF-8, control characters but TAB, DEL) written as \xNN, so a hostile server cannot move the
+// cursor or garble the terminal, and the output stays valid UTF-8.
+std::string printable(std::string_view line);
+
 // One line for a reply: "250 2.1.5: success: requested action completed; destination address
 // valid".
 std::string explain(const smtp::Reply& reply);

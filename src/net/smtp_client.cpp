@@ -349,6 +349,8 @@ asio::awaitable<bool> SmtpClient::stream_bdat_chunks() {
     }
     if (!session_.bdat_chunk(wire.size(), last)) co_return true;
     if (!co_await flush()) co_return false;
+    // The BDAT line goes to the transcript before its octets do (it was noted after them).
+    co_await handle_events();
     deadline_.arm(timeout_for(ClientState::DataBody), [this] {
       if (conn_) conn_->close();
     });

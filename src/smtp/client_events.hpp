@@ -69,6 +69,9 @@ struct ClientCredentials {
   std::string password;      // PLAIN (preferred) or LOGIN
   std::string oauth2_token;  // when set: XOAUTH2 instead of a password mechanism
   std::string authzid;       // PLAIN authorization identity, usually empty
+  // "PLAIN", "LOGIN" or "XOAUTH2": that mechanism only (the tester's --auth), failing with
+  // AuthUnavailable when the server does not offer it; "" lets the engine choose (above).
+  std::string mechanism;
 };
 
 struct ClientOptions {

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "util/ascii.hpp"
+
 namespace mailroom::smtp {
 
 namespace {
@@ -240,14 +242,19 @@ void ClientSession::start_auth() {
                 local_failure_reply(FailureCause::AuthNeedsTls, ClientState::Auth), false);
   }
   auth_step_ = 0;
-  if (!c.oauth2_token.empty() && esmtp_ && caps_.offers_auth("XOAUTH2")) {
+  // A mechanism the caller named is the only one tried.
+  auto usable = [&](std::string_view mechanism) {
+    return esmtp_ && caps_.offers_auth(mechanism) &&
+           (c.mechanism.empty() || util::iequals(c.mechanism, mechanism));
+  };
+  if (!c.oauth2_token.empty() && usable("XOAUTH2")) {
     auth_mechanism_ = AuthMechanism::XOAuth2;
     send(xoauth2_command(c.username, c.oauth2_token).wire, fmt::format("AUTH XOAUTH2 {}", kSecret));
-  } else if (c.oauth2_token.empty() && esmtp_ && caps_.offers_auth("PLAIN")) {
+  } else if (c.oauth2_token.empty() && usable("PLAIN")) {
     auth_mechanism_ = AuthMechanism::Plain;
     send(auth_plain_command(c.authzid, c.username, c.password).wire,
          fmt::format("AUTH PLAIN {}", kSecret));
-  } else if (c.oauth2_token.empty() && esmtp_ && caps_.offers_auth("LOGIN")) {
+  } else if (c.oauth2_token.empty() && usable("LOGIN")) {
     auth_mechanism_ = AuthMechanism::Login;
     send(kAuthLoginCommand);
   } else {

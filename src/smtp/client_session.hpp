@@ -15,7 +15,8 @@
 //     BINARYMIME body the server cannot take is handed back for conversion (SubmitStatus).
 //   DSN parameters (RFC 3461), SIZE=, BODY= and AUTH= go out only when offered (AUTH= only after
 //     AUTH succeeded).
-//   AUTH (RFC 4954): XOAUTH2 with a token, else PLAIN (initial response) before LOGIN.
+//   AUTH (RFC 4954): XOAUTH2 with a token, else PLAIN (initial response) before LOGIN; only
+//     the mechanism named in ClientCredentials::mechanism when one is.
 //   Results: one RecipientResult per recipient with the exact reply (2xx/4xx/5xx kept apart),
 //     SMTP: the end-of-data reply for every accepted recipient; LMTP: one reply each, in RCPT
 //     order. A 421 anywhere, a lost connection or a timeout makes everything not yet final

@@ -274,7 +274,7 @@ namespace {
 ClientOptions with_credentials(std::string user, std::string password, std::string token = "") {
   ClientOptions o = client_options();
   o.implicit_tls = true;
-  o.credentials = ClientCredentials{std::move(user), std::move(password), std::move(token), ""};
+  o.credentials = ClientCredentials{std::move(user), std::move(password), std::move(token), "", ""};
   return o;
 }
 }  // namespace
@@ -307,6 +307,23 @@ TEST(ClientSession, AuthLoginSteps) {
   EXPECT_TRUE(h.s.authenticated());
   auto t = h.transcript();
   EXPECT_EQ(std::count(t.begin(), t.end(), "C: ****"), 2);  // neither secret in the transcript
+}
+
+TEST(ClientSession, NamedMechanismIsTheOnlyOneTried) {
+  {  // LOGIN asked for although PLAIN is offered and preferred otherwise
+    ClientOptions o = with_credentials("logon", "secret");
+    o.credentials->mechanism = "login";
+    Harness h(o);
+    EXPECT_EQ(h.greet("250-mx\r\n250 AUTH PLAIN LOGIN\r\n"), "AUTH LOGIN\r\n");
+    EXPECT_EQ(h.server("334 VXNlcm5hbWU6\r\n"), "bG9nb24=\r\n");
+  }
+  {  // PLAIN asked for, only LOGIN offered: no fallback
+    ClientOptions o = with_credentials("logon", "secret");
+    o.credentials->mechanism = "PLAIN";
+    Harness h(o);
+    EXPECT_EQ(h.greet("250-mx\r\n250 AUTH LOGIN\r\n"), "QUIT\r\n");
+    EXPECT_EQ(h.all<SessionFailed>().at(0).cause, FailureCause::AuthUnavailable);
+  }
 }
 
 TEST(ClientSession, AuthFailureSaysQuit) {
