@@ -35,7 +35,17 @@ def start(mailroom):
     srv = mailroom(extra={"metrics": {"address": f"127.0.0.1:{port}"}})
     srv.add_user(USER, "pw")
     srv.start()
+    # The SMTP ports accept from the moment they are bound; the endpoint comes a little later.
+    wait_until(lambda: port_open(port), timeout=30, what="the metrics endpoint to listen")
     return srv, port
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def test_scrape_counts_what_the_test_did(mailroom):

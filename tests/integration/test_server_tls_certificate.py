@@ -5,7 +5,8 @@ mx.example.test; cert_file holds the server's certificate followed by the interm
 delivers them. A client that trusts only the root must be able to verify the server by name,
 over STARTTLS and implicit TLS alike, which it can only if the server sends the whole chain. No
 certificate is generated into data_dir/tls/ then. A key that does not match the certificate, or a
-file that is not there, leaves TLS unavailable (STARTTLS answers 454 4.7.0) with the reason logged.
+file that is not there, is a configuration error (issue 11): `check-config` and `serve` exit 2
+with one line naming the key and the file, and nothing listens.
 """
 import socket
 import ssl
@@ -15,8 +16,6 @@ import pytest
 
 from conftest import HOSTNAME, RawSmtp
 from test_hostile_support import listener, make_server
-
-TLS_UNAVAILABLE = (454, "4.7.0 TLS not available due to temporary reason")
 
 
 def openssl(*args, cwd):
@@ -92,18 +91,17 @@ def test_control_leaf_without_its_intermediate_does_not_verify(mailroom, pki):
 
 
 @pytest.mark.parametrize("problem", ["key does not match", "missing file"])
-def test_unusable_certificate_leaves_tls_unavailable(mailroom, pki, problem, tmp_path):
+def test_unusable_certificate_stops_serve_with_one_line(mailroom, pki, problem, tmp_path):
     tls = {"cert_file": str(pki["chain"]), "key_file": str(pki["other_key"])}
+    key, named = "tls.key_file", "other.key"
     if problem == "missing file":
         tls = {"cert_file": str(tmp_path / "nope.pem"), "key_file": str(pki["key"])}
-    srv = make_server(mailroom, [listener(tls="starttls")], extra={"tls": tls})
-    c = RawSmtp(srv.port())
-    assert c.reply()[0] == 220
-    lines = c.expect("EHLO client.example.org", 250)
-    assert not any("STARTTLS" in l for l in lines), lines
-    code, lines = c.cmd("STARTTLS")
-    assert (code, lines[-1][4:]) == TLS_UNAVAILABLE, lines
-    log = srv.log_text()
-    assert "event=tls_unavailable" in log
-    # The one line names the file that could not be used.
-    assert ("other.key" if problem == "key does not match" else "nope.pem") in log
+        key, named = "tls.cert_file", "nope.pem"
+    srv = mailroom([listener(tls="starttls")], extra={"tls": tls})
+    for command in (["check-config"], ["serve"]):
+        r = srv.cli(*command, check=False)
+        assert r.returncode == 2, (command, r.returncode, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and key in lines[0] and named in lines[0], (command, lines)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", srv.port()), timeout=5).close()
