@@ -1,12 +1,18 @@
-// `mailroom serve` and `mailroom check-config`.
+// `mailroom serve`, `mailroom reload` and `mailroom check-config`.
 #include <fmt/format.h>
+#include <signal.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <iostream>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/config_lookup.hpp"
 #include "config/config.hpp"
 #include "net/tls_context.hpp"
+#include "server/control_files.hpp"
 #include "server/server.hpp"
 
 namespace mailroom::cli {
@@ -33,6 +39,40 @@ std::string listener_summary(const config::Config& cfg) {
   return out;
 }
 
+// `mailroom reload`: SIGHUP to the server named by data_dir/mailroom.pid, then its answer from
+// reload.status. Exit 0 reloaded, 1 refused (the server runs on unchanged), 3 no server runs
+// there or it did not answer in time.
+void reload_server(const config::Config& cfg, double wait_s) {
+  const auto& dir = cfg.server.data_dir;
+  auto pid = server::running_server_pid(dir);
+  if (!pid) {
+    std::cerr << fmt::format("mailroom: reload: no mailroom server runs with data_dir {}\n", dir);
+    throw CLI::RuntimeError(3);
+  }
+  const auto before = server::read_reload_status(dir);
+  if (::kill(*pid, SIGHUP) != 0) {
+    std::cerr << fmt::format("mailroom: reload: cannot signal pid {}: {}\n", *pid,
+                             std::strerror(errno));
+    throw CLI::RuntimeError(3);
+  }
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<long>(wait_s * 1000));
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto now = server::read_reload_status(dir);
+    if (now && (!before || now->attempt != before->attempt)) {
+      if (!now->ok) {
+        std::cerr << "mailroom: " << now->line << "\n";
+        throw CLI::RuntimeError(1);
+      }
+      std::cout << now->line << "\n";
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::cerr << fmt::format("mailroom: reload: pid {} did not answer within {} s\n", *pid, wait_s);
+  throw CLI::RuntimeError(3);
+}
+
 }  // namespace
 
 void add_server_commands(CLI::App& app) {
@@ -40,11 +80,21 @@ void add_server_commands(CLI::App& app) {
   static std::optional<std::string> serve_config;
   serve->add_option("-c,--config", serve_config, kConfigHelp);
   serve->callback([] {
-    auto cfg = load_command_config(serve_config).config;
+    auto [cfg, source] = load_command_config(serve_config);
     check_tls_or_exit(cfg);
-    int rc = server::run_server(cfg);
+    // A reload reads the same source again: the file found at start, or the embedded defaults.
+    int rc = server::run_server(cfg, [path = source.path] { return config::load_config(path); });
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
+
+  auto* reload = app.add_subcommand(
+      "reload", "Make the running server re-read its configuration (as SIGHUP does)");
+  static std::optional<std::string> reload_config;
+  static double reload_wait_s = 30;
+  reload->add_option("-c,--config", reload_config, kConfigHelp);
+  reload->add_option("--wait", reload_wait_s, "Seconds to wait for the server's answer")
+      ->check(CLI::PositiveNumber);
+  reload->callback([] { reload_server(load_command_config(reload_config).config, reload_wait_s); });
 
   auto* check = app.add_subcommand("check-config",
                                    "Validate a config file and print the effective configuration");

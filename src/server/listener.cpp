@@ -30,21 +30,22 @@ asio::ip::tcp::acceptor bind_listener(asio::io_context& io, const config::Listen
   return acceptor;
 }
 
-asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, ListenerRuntime& rt) {
+asio::awaitable<void> accept_loop(std::shared_ptr<ListenerSlot> slot) {
   auto ex = co_await asio::this_coro::executor;
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-    if (ec == asio::error::operation_aborted) co_return;
+    auto [ec, socket] = co_await slot->acceptor.async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted || !slot->acceptor.is_open()) co_return;
     if (ec) {
       // EMFILE/ENFILE/ENOBUFS: back off instead of spinning on a full descriptor table.
-      spdlog::warn("listener={} event=accept_error error=\"{}\"", rt.listener.name, ec.message());
+      spdlog::warn("listener={} event=accept_error error=\"{}\"", slot->runtime->listener.name,
+                   ec.message());
       asio::steady_timer pause(ex, std::chrono::milliseconds(100));
       co_await pause.async_wait(use_tuple);
       continue;
     }
     std::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    start_session(std::move(socket), rt);
+    start_session(std::move(socket), slot->runtime);
   }
 }
 

@@ -1,7 +1,9 @@
 // server/listener_runtime: what every session of one receive connector shares — its config,
 // the directory, the queue, the TLS context, the pool for blocking work (argon2 password checks),
 // the live connection counters, the per-client ledger (connection rate, AUTH failures) and the
-// registry of live sessions (for the shutdown). Owned by the Server; outlives all its sessions.
+// registry of live sessions (for the shutdown). Made for one configuration generation
+// (server/reload.hpp): a reload makes new ones for later sessions, and each session holds its own
+// by shared_ptr, so the config and TLS context it started with live until it ends.
 #pragma once
 
 #include <asio.hpp>
@@ -28,7 +30,15 @@ struct ConnectionCounts {
   std::map<std::string, std::uint32_t> per_client_ip;
 };
 
+// What one configuration load produced: the config and the TLS context made from it.
+struct Generation {
+  std::uint64_t number = 0;
+  std::shared_ptr<const config::Config> cfg;
+  std::shared_ptr<asio::ssl::context> tls;  // null when no certificate could be loaded
+};
+
 struct ListenerRuntime {
+  std::shared_ptr<const Generation> generation;  // keeps cfg, listener and tls alive
   const config::Config& cfg;
   const config::ListenerConfig& listener;
   std::shared_ptr<directory::Directory> directory;

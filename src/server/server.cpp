@@ -8,15 +8,16 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <list>
 
 #include "directory/directory.hpp"
 #include "net/tls_context.hpp"
 #include "queue/runtime.hpp"
-#include "server/listener.hpp"
+#include "server/control_files.hpp"
+#include "server/listener_set.hpp"
 #include "server/metrics_endpoint.hpp"
-#include "util/metrics.hpp"
+#include "server/reload.hpp"
 #include "server/shutdown.hpp"
+#include "util/metrics.hpp"
 
 namespace mailroom::server {
 namespace {
@@ -55,41 +56,54 @@ void raise_fd_limit() {
 
 // server/shutdown.hpp steps 1-3, then the end of the event loop.
 asio::awaitable<void> stop_on_signal(asio::io_context& io, asio::signal_set& signals,
-                                     std::list<asio::ip::tcp::acceptor>& acceptors,
-                                     SessionRegistry& sessions, std::chrono::seconds grace) {
-  co_await shutdown_on_signal(signals, acceptors, sessions, grace);
+                                     ListenerSet& listeners, SessionRegistry& sessions) {
+  co_await shutdown_on_signal(
+      signals, [&listeners] { listeners.close(); }, sessions,
+      [&listeners] {
+        return std::chrono::seconds(listeners.generation()->cfg->server.shutdown_grace_s);
+      });
   io.stop();
+}
+
+// server/reload.hpp, once per SIGHUP, until the shutdown.
+asio::awaitable<void> reload_on_hangup(asio::signal_set& hangups, Reloader& reloader) {
+  for (;;) {
+    auto [ec, sig] = co_await hangups.async_wait(use_tuple);
+    if (ec) co_return;
+    (void)sig;
+    reloader.reload();
+  }
 }
 
 }  // namespace
 
-int run_server(const config::Config& cfg) {
+int run_server(const config::Config& cfg, std::function<config::Config()> reload_config) {
   spdlog::set_level(spdlog::level::from_str(cfg.server.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  bool pid_written = false;
   try {
     prepare_data_dir(cfg);
     raise_fd_limit();
     asio::io_context io(1);
+    // Caught from here on (Asio keeps a signal until it is waited for): a SIGHUP or SIGTERM that
+    // comes while the server starts must not end it with the default action.
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::signal_set hangups(io, SIGHUP);
     auto directory = directory::open_directory(cfg);
 
-    std::unique_ptr<asio::ssl::context> tls;
-    bool wants_tls = false;
-    for (auto& l : cfg.listeners) wants_tls |= l.tls != config::TlsMode::None;
-    // Configured files that cannot be used stop the start (the caller has usually refused them
-    // already, net::check_tls_files): a server without the TLS its listeners promise only looks
-    // healthy. A generated default certificate that fails is logged, and STARTTLS answers 454.
-    net::check_tls_files(cfg.tls);
-    if (wants_tls) {
-      try {
-        tls = net::make_tls_context(cfg);
-      } catch (const std::exception& e) {
-        if (!cfg.tls.cert_file.empty()) throw;
-        spdlog::error("event=tls_unavailable error=\"{}\"", e.what());
-      }
-    }
+    // The first generation: the configuration as given, and its TLS context.
+    auto first = std::make_shared<Generation>();
+    first->number = 1;
+    first->cfg = std::make_shared<const config::Config>(cfg);
+    first->tls = make_listener_tls(cfg);
 
-    std::list<asio::ip::tcp::acceptor> acceptors;
-    for (auto& l : cfg.listeners) acceptors.push_back(bind_listener(io, l));
+    ListenerSet listeners(io);
+    listeners.bind(cfg);
+    // Once a port accepts, `mailroom reload` may come: its signal waits in `hangups` for the
+    // event loop. The status first, so that the command never takes "started" for its answer.
+    write_reload_status(cfg.server.data_dir, {0, true, "started"});
+    write_pid_file(cfg.server.data_dir);
+    pid_written = true;
     drop_privileges(cfg);
 
     auto queue = queue::QueueRuntime::start(cfg, directory);
@@ -98,18 +112,14 @@ int run_server(const config::Config& cfg) {
     SessionRegistry sessions;
     ClientLedger ledger(std::chrono::seconds(cfg.limits.client_rate_window_s),
                         std::chrono::seconds(cfg.limits.auth_client_window_s));
-    std::list<ListenerRuntime> runtimes;
-    auto acceptor = acceptors.begin();
-    for (auto& l : cfg.listeners) {
-      auto& rt = runtimes.emplace_back(ListenerRuntime{
-          cfg, l, directory, queue->queue(), tls.get(), blocking_pool, counts, ledger,
-          RecipientPolicy(l, *directory), util::parse_ranges(l.remote_ranges), sessions});
-      asio::co_spawn(io, accept_loop(*acceptor, rt), asio::detached);
+    const ListenerServices services{directory, &queue->queue(), &blocking_pool,
+                                    &counts,   &ledger,         &sessions};
+    listeners.activate(first, services);
+    for (const auto& l : cfg.listeners)
       spdlog::info("event=listening listener={} address={} tls={} auth={} relay={}", l.name,
                    l.address, config::to_string(l.tls), config::to_string(l.auth),
                    config::to_string(l.relay));
-      ++acceptor;
-    }
+    Reloader reloader(listeners, services, reload_config, sessions, cfg.server.data_dir);
 
     if (!cfg.metrics.address.empty()) {
       start_metrics_endpoint(io, cfg.metrics.address);
@@ -122,19 +132,18 @@ int run_server(const config::Config& cfg) {
                                            {{"in_flight"}, static_cast<double>(d.in_flight)}};
                                      });
     }
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    asio::co_spawn(io,
-                   stop_on_signal(io, signals, acceptors, sessions,
-                                  std::chrono::seconds(cfg.server.shutdown_grace_s)),
-                   asio::detached);
+    asio::co_spawn(io, stop_on_signal(io, signals, listeners, sessions), asio::detached);
+    asio::co_spawn(io, reload_on_hangup(hangups, reloader), asio::detached);
     spdlog::info("event=started hostname={} data_dir={}", cfg.server.hostname, cfg.server.data_dir);
     io.run();  // until every session has ended after a signal
     blocking_pool.join();
     queue->stop();  // commits are answered and deliveries in flight finish first
+    remove_pid_file(cfg.server.data_dir);
     spdlog::info("event=stopped");
     return 0;
   } catch (const std::exception& e) {
     spdlog::critical("mailroom: {}", e.what());
+    if (pid_written) remove_pid_file(cfg.server.data_dir);
     return 1;
   }
 }

@@ -43,13 +43,15 @@ constexpr std::size_t kFlushThresholdBytes = 8192;
 
 }  // namespace
 
-Session::Session(asio::ip::tcp::socket socket, ListenerRuntime& rt, std::string session_id)
-    : rt_(rt),
+Session::Session(asio::ip::tcp::socket socket, std::shared_ptr<const ListenerRuntime> rt,
+                 std::string session_id)
+    : rt_owner_(std::move(rt)),
+      rt_(*rt_owner_),
       transport_(std::move(socket)),
       id_(std::move(session_id)),
       client_ip_(remote_ip(transport_.socket())),
       local_ip_(local_ip(transport_.socket())),
-      lines_(rt.cfg.limits.max_command_line_bytes),
+      lines_(rt_.cfg.limits.max_command_line_bytes),
       watchdog_timer_(transport_.socket().get_executor()),
       auth_delay_timer_(transport_.socket().get_executor()) {
   rt_.counts.total++;
@@ -68,9 +70,9 @@ Session::~Session() {
   rt_.sessions.remove(this);
 }
 
-void start_session(asio::ip::tcp::socket socket, ListenerRuntime& rt) {
+void start_session(asio::ip::tcp::socket socket, std::shared_ptr<const ListenerRuntime> rt) {
   auto ex = socket.get_executor();
-  auto session = std::make_shared<Session>(std::move(socket), rt, next_session_id());
+  auto session = std::make_shared<Session>(std::move(socket), std::move(rt), next_session_id());
   asio::co_spawn(
       ex, [session]() { return session->run(); }, asio::detached);
 }

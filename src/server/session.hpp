@@ -51,7 +51,10 @@ struct Transaction {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(asio::ip::tcp::socket socket, ListenerRuntime& rt, std::string session_id);
+  // The session keeps `rt` (its listener's settings when it was accepted) until it ends: a
+  // reload gives later sessions new settings, never this one (server/reload.hpp).
+  Session(asio::ip::tcp::socket socket, std::shared_ptr<const ListenerRuntime> rt,
+          std::string session_id);
   ~Session();
   // Runs the whole session; never throws.
   asio::awaitable<void> run();
@@ -116,7 +119,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void log_state(smtp::StateChange change);
 
-  ListenerRuntime& rt_;
+  std::shared_ptr<const ListenerRuntime> rt_owner_;
+  const ListenerRuntime& rt_;
   net::Transport transport_;
   std::string id_;
   std::string client_ip_;
@@ -145,11 +149,11 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point deadline_;
   const char* deadline_limit_ = "idle_timeout_s";
   asio::steady_timer watchdog_timer_;
-  asio::steady_timer auth_delay_timer_;  // the wait before a 535; close() cancels it
+  asio::steady_timer auth_delay_timer_;         // the wait before a 535; close() cancels it
   asio::steady_timer* tarpit_timer_ = nullptr;  // error_delay()'s, while it waits
 };
 
 // Starts a session for an accepted socket (the listener's acceptor calls this).
-void start_session(asio::ip::tcp::socket socket, ListenerRuntime& rt);
+void start_session(asio::ip::tcp::socket socket, std::shared_ptr<const ListenerRuntime> rt);
 
 }  // namespace mailroom::server

@@ -31,16 +31,15 @@ void SessionRegistry::close_all(const std::string& why) {
 }
 
 asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals,
-                                         std::list<asio::ip::tcp::acceptor>& acceptors,
-                                         SessionRegistry& sessions, std::chrono::seconds grace) {
+                                         std::function<void()> stop_accepting,
+                                         SessionRegistry& sessions,
+                                         std::function<std::chrono::seconds()> grace_period) {
   auto [ec, sig] = co_await signals.async_wait(use_tuple);
   if (ec) co_return;
+  const auto grace = grace_period();
   spdlog::info("event=shutdown signal={} sessions={} grace_s={}", sig, sessions.size(),
                grace.count());
-  for (auto& a : acceptors) {
-    std::error_code ignored;
-    a.close(ignored);
-  }
+  stop_accepting();
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer drained(ex, asio::steady_timer::time_point::max());
   sessions.on_empty([&drained] { drained.cancel(); });

@@ -18,7 +18,6 @@
 #include <asio.hpp>
 #include <chrono>
 #include <functional>
-#include <list>
 #include <set>
 #include <string>
 
@@ -48,9 +47,11 @@ class SessionRegistry {
 };
 
 // Waits for the first SIGTERM/SIGINT on `signals`, then runs steps 1-3 and returns once no
-// session is left; the caller stops the event loop and the queue (step 4).
+// session is left; the caller stops the event loop and the queue (step 4). `stop_accepting`
+// closes the listeners; `grace` is read when the signal comes (a reload may have changed it).
 asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals,
-                                         std::list<asio::ip::tcp::acceptor>& acceptors,
-                                         SessionRegistry& sessions, std::chrono::seconds grace);
+                                         std::function<void()> stop_accepting,
+                                         SessionRegistry& sessions,
+                                         std::function<std::chrono::seconds()> grace_period);
 
 }  // namespace mailroom::server
