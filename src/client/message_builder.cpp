@@ -36,17 +36,24 @@ std::size_t utf8_length(unsigned char lead) {
   return 1;
 }
 
-std::string encoded_words(std::string_view text) {
+// `first_line_used`: octets already on the first word's line ("Subject: "), so that line too stays
+// within kMaxHeaderLine; the words after it start folded lines of their own.
+std::string encoded_words(std::string_view text, std::size_t first_line_used = 0) {
   std::string out;
   std::size_t i = 0;
   while (i < text.size()) {
+    // "=?UTF-8?B?" + base64 + "?=": 12 octets and 4 per 3 of payload.
+    const std::size_t room = out.empty() && first_line_used + 12 + 4 < kMaxHeaderLine
+                                 ? kMaxHeaderLine - first_line_used - 12
+                                 : kMaxHeaderLine;
+    const std::size_t payload = std::max<std::size_t>(3, std::min(kWordPayload, room / 4 * 3));
     std::size_t end = i;
     while (end < text.size()) {
       std::size_t n = utf8_length(static_cast<unsigned char>(text[end]));
-      if (end + n - i > kWordPayload) break;
+      if (end + n - i > payload) break;
       end += std::min(n, text.size() - end);
     }
-    if (end == i) end = std::min(text.size(), i + kWordPayload);
+    if (end == i) end = std::min(text.size(), i + payload);
     if (!out.empty()) out += "\r\n ";
     out += "=?UTF-8?B?" + smtp::base64_encode(text.substr(i, end - i)) + "?=";
     i = end;
@@ -133,7 +140,7 @@ std::string field_line(std::string_view name, std::string_view value, bool& utf8
     return fmt::format("{}: {}", name, body);
   }
   if (!is_ascii(value) || has_long_word(value)) {
-    return fmt::format("{}: {}", name, encoded_words(value));
+    return fmt::format("{}: {}", name, encoded_words(value, name.size() + 2));
   }
   return fmt::format("{}: {}", name, fold(name, value));
 }

@@ -278,7 +278,13 @@ class Prober {
 
   // Plain functions for what the coroutine reports: GCC 12 mishandles class-type conditional
   // expressions in coroutine bodies.
-  std::string sender() const { return o_.from.empty() ? "probe@" + ehlo_ : o_.from; }
+  // Logged in with an address, the probe sends as it: a submission server that holds logins to
+  // their own addresses (RFC 6409 8, Postfix's reject_sender_login_mismatch) refuses any other.
+  std::string sender() const {
+    if (!o_.from.empty()) return o_.from;
+    if (o_.user && o_.user->find('@') != std::string::npos) return *o_.user;
+    return "probe@" + ehlo_;
+  }
   std::string first_recipient(const HostTarget& h) const {
     if (!o_.to.empty()) return o_.to.front();
     return "postmaster@" + (domain_.empty() ? h.name : domain_);
