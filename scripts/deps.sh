@@ -7,7 +7,9 @@ BUILD_PKGS=(build-essential cmake pkg-config ninja-build
   libasio-dev libssl-dev libc-ares-dev libfmt-dev libspdlog-dev libcli11-dev
   libtomlplusplus-dev libsqlite3-dev libsodium-dev libxxhash-dev libpq-dev
   libgtest-dev libgmock-dev googletest clang libclang-rt-14-dev openssl nlohmann-json3-dev
-  libedit-dev)
+  libedit-dev
+  # sd_notify for the systemd unit's Type=notify (src/server/service_notify.cpp).
+  libsystemd-dev)
 TEST_PKGS=(python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl curl postfix
   dnsmasq-base dovecot-imapd
   # Remote delivery tests: Dovecot's SASL behind a private Postfix (smarthost AUTH), Dovecot's

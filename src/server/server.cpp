@@ -15,8 +15,9 @@
 #include "queue/runtime.hpp"
 #include "server/listener.hpp"
 #include "server/metrics_endpoint.hpp"
-#include "util/metrics.hpp"
+#include "server/service_notify.hpp"
 #include "server/shutdown.hpp"
+#include "util/metrics.hpp"
 
 namespace mailroom::server {
 namespace {
@@ -67,6 +68,7 @@ int run_server(const config::Config& cfg) {
   spdlog::set_level(spdlog::level::from_str(cfg.server.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
   try {
+    notify_status("starting");
     prepare_data_dir(cfg);
     raise_fd_limit();
     asio::io_context io(1);
@@ -92,6 +94,7 @@ int run_server(const config::Config& cfg) {
     for (auto& l : cfg.listeners) acceptors.push_back(bind_listener(io, l));
     drop_privileges(cfg);
 
+    notify_status("recovering the queue");
     auto queue = queue::QueueRuntime::start(cfg, directory);
     asio::thread_pool blocking_pool(2);
     ConnectionCounts counts;
@@ -128,12 +131,18 @@ int run_server(const config::Config& cfg) {
                                   std::chrono::seconds(cfg.server.shutdown_grace_s)),
                    asio::detached);
     spdlog::info("event=started hostname={} data_dir={}", cfg.server.hostname, cfg.server.data_dir);
+    // Every acceptor is listening (connections already queue in the kernel's backlog), the queue
+    // has recovered and the signal handler is in place: a client connecting now gets its banner.
+    notify_status(fmt::format("accepting mail on {} listener(s)", cfg.listeners.size()));
+    notify_ready();
     io.run();  // until every session has ended after a signal
     blocking_pool.join();
+    notify_status("stopping: finishing queue commits and deliveries");
     queue->stop();  // commits are answered and deliveries in flight finish first
     spdlog::info("event=stopped");
     return 0;
   } catch (const std::exception& e) {
+    notify_status(fmt::format("failed: {}", e.what()));
     spdlog::critical("mailroom: {}", e.what());
     return 1;
   }

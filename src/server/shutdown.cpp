@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "net/asio_tuple.hpp"
+#include "server/service_notify.hpp"
 #include "server/session.hpp"
 
 namespace mailroom::server {
@@ -37,6 +38,9 @@ asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals,
   if (ec) co_return;
   spdlog::info("event=shutdown signal={} sessions={} grace_s={}", sig, sessions.size(),
                grace.count());
+  notify_stopping();
+  notify_status(
+      fmt::format("stopping: {} session(s) open, grace {} s", sessions.size(), grace.count()));
   for (auto& a : acceptors) {
     std::error_code ignored;
     a.close(ignored);
