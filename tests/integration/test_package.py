@@ -341,3 +341,27 @@ def test_deb_installs_runs_removes_and_purges(tmp_path, shared_tmp, machine):
         assert not os.path.exists(path), path
     assert not user_exists("mailroom") and not group_exists("mailroom")
     print(f"package test took {time.monotonic() - started:.1f} s")
+
+
+@needs_root
+def test_installed_sysusers_and_tmpfiles_entries_make_the_user_and_dirs(tmp_path):
+    """What `make install` runs on a real install, applied to a copy of this machine's user
+    database (systemd-sysusers/-tmpfiles --root): the user, then its 0750 dirs."""
+    dest = tmp_path / "dest"
+    make("install", DESTDIR=dest, PREFIX="/usr")
+    sysroot = tmp_path / "sysroot"
+    (sysroot / "etc").mkdir(parents=True)
+    for f in ("passwd", "group", "shadow", "gshadow"):
+        if os.path.exists(f"/etc/{f}"):
+            shutil.copy(f"/etc/{f}", sysroot / "etc" / f)
+    run("systemd-sysusers", f"--root={sysroot}", dest / "usr/lib/sysusers.d/mailroom.conf")
+    entry = [l for l in (sysroot / "etc/passwd").read_text().splitlines()
+             if l.startswith("mailroom:")]
+    assert len(entry) == 1, (sysroot / "etc/passwd").read_text()
+    _, _, uid, gid, _, home, shell = entry[0].split(":")
+    assert int(uid) < 1000 and home == "/var/lib/mailroom" and shell.endswith("nologin")
+    run("systemd-tmpfiles", f"--root={sysroot}", "--create",
+        dest / "usr/lib/tmpfiles.d/mailroom.conf")
+    for d in ("var/lib/mailroom", "var/log/mailroom"):
+        st = os.stat(sysroot / d)
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (int(uid), int(gid), 0o750), d
