@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <atomic>
 #include <ctime>
 #include <string>
 
@@ -13,9 +14,8 @@ void send(const std::string& state) {
   // unset_environment = 0: a reload later in the process's life notifies through the same socket.
   int rc = ::sd_notify(0, state.c_str());
   if (rc < 0) {
-    static bool said = false;
-    if (!said) spdlog::debug("event=sd_notify_failed error={}", -rc);
-    said = true;
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true)) spdlog::debug("event=sd_notify_failed error={}", -rc);
   }
 }
 
