@@ -5,8 +5,10 @@ JOBS ?= $(shell nproc)
 CONFIG ?=
 FUZZ_SECONDS ?= 30
 PYTEST ?= /usr/bin/python3 -m pytest
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps test-deps build build-asan build-fuzz run test unit-test integration-test sanitized-integration-test fuzz bench format clean
+.PHONY: all deps test-deps build build-asan build-fuzz run install deb test unit-test integration-test sanitized-integration-test fuzz bench format clean
 
 all: build
 
@@ -37,6 +39,21 @@ build-fuzz: deps
 # Starts the server on its embedded defaults (or CONFIG=file.toml).
 run: build
 	./$(BUILD)/release/mailroom serve $(if $(CONFIG),--config $(CONFIG),)
+
+# The binary, /etc/mailroom/mailroom.toml (an existing one is kept; the new one goes beside it as
+# .new), the systemd unit and its sysusers.d/tmpfiles.d entries (cmake/Install.cmake). Installed
+# for real (no DESTDIR, as root), the mailroom user and its dirs are created at once.
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)/release --prefix $(PREFIX)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
+	  systemd-sysusers $(PREFIX)/lib/sysusers.d/mailroom.conf && \
+	  systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/mailroom.conf; \
+	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
+
+# $(BUILD)/deb/mailroom_<version>_<arch>.deb from the release build (scripts/make-deb.sh).
+deb: build
+	bash scripts/make-deb.sh $(BUILD)/release $(BUILD)/deb
 
 # The integration suites that also run against the sanitized server: everything a client or a
 # crash can reach (sessions, listeners, IPv6, TLS, the queue, shutdown). Any ASan/UBSan report

@@ -7,7 +7,10 @@ BUILD_PKGS=(build-essential cmake pkg-config ninja-build
   libasio-dev libssl-dev libc-ares-dev libfmt-dev libspdlog-dev libcli11-dev
   libtomlplusplus-dev libsqlite3-dev libsodium-dev libxxhash-dev libpq-dev
   libgtest-dev libgmock-dev googletest clang libclang-rt-14-dev openssl nlohmann-json3-dev
-  libedit-dev)
+  libedit-dev
+  # sd_notify for the systemd unit's Type=notify (src/server/service_notify.cpp); dpkg-deb and
+  # dpkg-shlibdeps for `make deb`.
+  libsystemd-dev dpkg-dev)
 TEST_PKGS=(python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl curl postfix
   dnsmasq-base dovecot-imapd
   # Remote delivery tests: Dovecot's SASL behind a private Postfix (smarthost AUTH), Dovecot's
@@ -16,7 +19,10 @@ TEST_PKGS=(python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl
   postgresql sqlite3 procps iproute2
   fuse3 python3-pyfuse3 python3-trio
   # The reference parser for the metrics endpoint's text format (test_metrics.py).
-  python3-prometheus-client)
+  python3-prometheus-client
+  # The installed service (test_package.py): `systemd-analyze verify` on the unit (no systemd
+  # needs to run), adduser for the package's maintainer scripts.
+  systemd adduser)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi

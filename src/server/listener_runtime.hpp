@@ -49,8 +49,8 @@ struct ListenerRuntime {
   ClientLedger& ledger;
   RecipientPolicy policy;
   std::vector<util::Cidr> remote_ranges;
-  std::shared_ptr<ListenerMetrics> metrics = std::make_shared<ListenerMetrics>(listener.name);
   SessionRegistry& sessions;
+  std::shared_ptr<ListenerMetrics> metrics = std::make_shared<ListenerMetrics>(listener.name);
 };
 
 }  // namespace mailroom::server

@@ -41,8 +41,8 @@ ListenerChanges ListenerSet::activate(std::shared_ptr<const Generation> gen,
       runtimes.push_back(std::make_shared<const ListenerRuntime>(ListenerRuntime{
           gen, cfg, l, services.directory, *services.queue, gen->tls.get(), *services.blocking_pool,
           *services.counts, *services.ledger, RecipientPolicy(l, *services.directory),
-          util::parse_ranges(l.remote_ranges), std::make_shared<ListenerMetrics>(l.name),
-          *services.sessions}));
+          util::parse_ranges(l.remote_ranges), *services.sessions,
+          std::make_shared<ListenerMetrics>(l.name)}));
 
     ListenerChanges changes;
     for (std::size_t i = 0; i < next.size(); ++i) {

@@ -6,6 +6,7 @@
 
 #include "config/config_diff.hpp"
 #include "net/tls_context.hpp"
+#include "server/service_notify.hpp"
 
 namespace mailroom::server {
 
@@ -27,7 +28,9 @@ std::shared_ptr<asio::ssl::context> make_listener_tls(const config::Config& cfg)
 }
 
 ReloadStatus Reloader::reload() {
+  notify_reloading();  // systemd: RELOADING=1 until READY=1 says the reload is over
   auto status = attempt();
+  notify_ready();
   if (status.ok)
     spdlog::info("event=reloaded attempt={} result=\"{}\"", status.attempt, status.line);
   else

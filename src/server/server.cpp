@@ -16,6 +16,7 @@
 #include "server/listener_set.hpp"
 #include "server/metrics_endpoint.hpp"
 #include "server/reload.hpp"
+#include "server/service_notify.hpp"
 #include "server/shutdown.hpp"
 #include "util/metrics.hpp"
 
@@ -82,6 +83,7 @@ int run_server(const config::Config& cfg, std::function<config::Config()> reload
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
   bool pid_written = false;
   try {
+    notify_status("starting");
     prepare_data_dir(cfg);
     raise_fd_limit();
     asio::io_context io(1);
@@ -106,6 +108,7 @@ int run_server(const config::Config& cfg, std::function<config::Config()> reload
     pid_written = true;
     drop_privileges(cfg);
 
+    notify_status("recovering the queue");
     auto queue = queue::QueueRuntime::start(cfg, directory);
     asio::thread_pool blocking_pool(2);
     ConnectionCounts counts;
@@ -135,13 +138,19 @@ int run_server(const config::Config& cfg, std::function<config::Config()> reload
     asio::co_spawn(io, stop_on_signal(io, signals, listeners, sessions), asio::detached);
     asio::co_spawn(io, reload_on_hangup(hangups, reloader), asio::detached);
     spdlog::info("event=started hostname={} data_dir={}", cfg.server.hostname, cfg.server.data_dir);
+    // Every acceptor is listening (connections already queue in the kernel's backlog), the queue
+    // has recovered and the signal handler is in place: a client connecting now gets its banner.
+    notify_status(fmt::format("accepting mail on {} listener(s)", cfg.listeners.size()));
+    notify_ready();
     io.run();  // until every session has ended after a signal
     blocking_pool.join();
+    notify_status("stopping: finishing queue commits and deliveries");
     queue->stop();  // commits are answered and deliveries in flight finish first
     remove_pid_file(cfg.server.data_dir);
     spdlog::info("event=stopped");
     return 0;
   } catch (const std::exception& e) {
+    notify_status(fmt::format("failed: {}", e.what()));
     spdlog::critical("mailroom: {}", e.what());
     if (pid_written) remove_pid_file(cfg.server.data_dir);
     return 1;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "net/asio_tuple.hpp"
+#include "server/service_notify.hpp"
 #include "server/session.hpp"
 
 namespace mailroom::server {
@@ -39,6 +40,9 @@ asio::awaitable<void> shutdown_on_signal(asio::signal_set& signals,
   const auto grace = grace_period();
   spdlog::info("event=shutdown signal={} sessions={} grace_s={}", sig, sessions.size(),
                grace.count());
+  notify_stopping();
+  notify_status(
+      fmt::format("stopping: {} session(s) open, grace {} s", sessions.size(), grace.count()));
   stop_accepting();
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer drained(ex, asio::steady_timer::time_point::max());
