@@ -426,6 +426,9 @@ def _replace_remote_section(path, section):
         marker = "\n## What limits mailroom"
         at = text.index(marker) + 1 if marker in text else len(text)
         text = text[:at] + section + "\n" + text[at:]
+    marker = "\n## What limits mailroom"
+    if marker in text:  # the analysis as it is now (it covers both parts)
+        text = text[:text.index(marker)] + _analysis()
     with open(path, "w") as f:
         f.write(text)
     return True
