@@ -39,9 +39,8 @@ struct ListenerRuntime {
   ClientLedger& ledger;
   RecipientPolicy policy;
   std::vector<util::Cidr> remote_ranges;
-  SessionRegistry& sessions;
-  // Last: the one member with a default, so the server's aggregate initialisation leaves it out.
   std::shared_ptr<ListenerMetrics> metrics = std::make_shared<ListenerMetrics>(listener.name);
+  SessionRegistry& sessions;
 };
 
 }  // namespace mailroom::server
