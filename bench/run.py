@@ -59,7 +59,7 @@ def parse_args(argv):
                         "100,000; quick 2,000)")
     p.add_argument("--backlog-runs", type=int, default=1,
                    help="runs of scenario (i) per server (default 1: 100,000 messages through "
-                        "Postfix take ~5 minutes to inject)")
+                        "Postfix take ~2 minutes to inject and ~2 to drain)")
     p.add_argument("--built-from",
                    help="what the mailroom binary was built from, for the report (default: the "
                         "repository's HEAD, flagged when src/ has uncommitted changes)")

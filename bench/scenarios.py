@@ -1,5 +1,5 @@
 """scenarios: what issues 6 and 13 ask to measure, as data (sizes chosen so a full run fits
-~15 minutes for (a)-(g) and ~15 more for (h) and (i)).
+~15 minutes for (a)-(g) and ~6 more for (h) and (i)).
 
 A throughput scenario is driven by smtp-source (or, for STARTTLS, which smtp-source cannot do, by
 bench/smtp_load.py) with the same arguments against each server. Message counts are totals over
@@ -105,7 +105,7 @@ def backlog_default():
 class Backlog:
     """(i): `messages` deferred to DOWN_DOMAIN, then kill -9 and restart, then the MX comes back
     and the queue is flushed. Injected over reused connections (the injection is not the
-    measurement, and Postfix takes ~5 minutes for 100,000 messages that way)."""
+    measurement; Postfix took 2 minutes for 100,000 messages that way here)."""
     key: str
     group: str
     title: str
