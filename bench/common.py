@@ -1,6 +1,7 @@
 """common: small helpers shared by the benchmark modules (ports, subprocesses, waiting).
 
-Everything here talks to 127.0.0.1 only: the benchmark must never send traffic off loopback.
+Everything here talks to loopback only (127.0.0.1; 127.0.0.2 and .3 for the remote MX of (h) and
+(i)): the benchmark must never send traffic off loopback.
 """
 
 import os
@@ -40,13 +41,14 @@ def run_checked(argv, what, input_text=None, env=None, timeout_s=60):
     return done.stdout
 
 
-def wait_for_banner(port, timeout_s, describe_failure=None):
-    """Waits until a server on 127.0.0.1:port sends a 220 greeting; raises BenchError otherwise."""
+def wait_for_banner(port, timeout_s, describe_failure=None, host=LOOPBACK):
+    """Waits until a server on host:port (127.0.0.x) sends a 220 greeting; raises BenchError
+    otherwise."""
     deadline = time.monotonic() + timeout_s
     last_error = "no connection attempted"
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection((LOOPBACK, port), timeout=2) as s:
+            with socket.create_connection((host, port), timeout=2) as s:
                 line = s.recv(512)
                 if line.startswith(b"220"):
                     s.sendall(b"QUIT\r\n")
@@ -56,7 +58,7 @@ def wait_for_banner(port, timeout_s, describe_failure=None):
             last_error = str(e)
         time.sleep(0.1)
     detail = describe_failure() if describe_failure else ""
-    raise BenchError(f"no 220 greeting on {LOOPBACK}:{port} within {timeout_s} s ({last_error})"
+    raise BenchError(f"no 220 greeting on {host}:{port} within {timeout_s} s ({last_error})"
                      + (f"\n{detail}" if detail else ""))
 
 

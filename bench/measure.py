@@ -38,6 +38,7 @@ class RunResult:
     other_cpu_s: float  # CPU of every other process meanwhile (someone else's build)
     softirq_cpu_s: float  # interrupt time, mostly this run's loopback TCP processing
     latencies_ms: list = field(default_factory=list)
+    load_1min: float = None  # the machine's 1-minute load average when the run started
 
     @property
     def messages_per_s(self):
@@ -52,9 +53,9 @@ class RunResult:
         return self.server_cpu_s * 1000.0 / self.messages
 
 
-def smtp_source_argv(scenario, messages, port):
+def smtp_source_argv(scenario, messages, port, domain=DOMAIN):
     argv = ["smtp-source", "-s", str(scenario.sessions), "-m", str(messages),
-            "-l", str(scenario.size_bytes), "-f", SENDER, "-t", f"{RECIPIENT_LOCAL}@{DOMAIN}",
+            "-l", str(scenario.size_bytes), "-f", SENDER, "-t", f"{RECIPIENT_LOCAL}@{domain}",
             "-M", "client.test", "-S", "bench"]
     if scenario.reuse:
         argv.append("-d")
@@ -109,13 +110,13 @@ def _self_cpu_s():
     return usage.ru_utime + usage.ru_stime
 
 
-def _finish_load(proc, what):
+def _finish_load(proc, what, timeout_s=LOAD_TIMEOUT_S):
     try:
-        out, err = proc.communicate(timeout=LOAD_TIMEOUT_S)
+        out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise BenchError(f"{what} did not finish within {LOAD_TIMEOUT_S} s")
+        raise BenchError(f"{what} did not finish within {timeout_s} s")
     if proc.returncode != 0:
         raise BenchError(f"{what} failed (exit {proc.returncode}): {(err or out).strip()[-1500:]}")
     return out

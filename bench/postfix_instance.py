@@ -7,6 +7,11 @@ benchmark domain, and opportunistic STARTTLS with the shared benchmark certifica
 left at the defaults (every queue file and Maildir file is fsync'd). Postfix refuses `-c DIR`
 unless the default /etc/postfix/main.cf lists DIR in alternate_config_directories, so that one
 line is added there (the only change outside bench/work/). Never binds anything but 127.0.0.1.
+
+For scenarios (h) and (i) (`transport`): mail for the remote test domains goes to fixed next hops
+by transport_maps (`remote.test smtp:[127.0.0.2]:PORT`), because a private instance cannot be
+pointed at the benchmark's dnsmasq on a high port (Postfix asks the system resolver); it relays
+for $mynetworks (127.0.0.0/8) as configured here anyway.
 """
 
 import os
@@ -16,6 +21,7 @@ import time
 
 from common import (LOOPBACK, WORK_DIR, BenchError, discard_trash, empty_dirs, reset_dir,
                     run_checked, tail, wait_for_banner)
+from procstat import tree_pids
 
 SYSTEM_CONFIG_DIR = "/etc/postfix"
 # virtual(8) refuses uids below virtual_minimum_uid (100); nobody owns the Maildirs.
@@ -76,18 +82,22 @@ def _allow_alternate_config_dir(conf_dir):
 
 class PostfixInstance:
     name = "postfix"
+    recovers_queue = False  # keeps no queue in memory: nothing to read back before serving
 
-    def __init__(self, port, domain, local_parts, cert_file, key_file):
+    def __init__(self, port, domain, local_parts, cert_file, key_file, work_name="postfix",
+                 transport=None):
+        """work_name: its folder under bench/work/; transport: {domain: "smtp:[host]:port"}."""
         self.port = port
+        self.transport = dict(transport or {})
         self.domain = domain
         self.local_parts = list(local_parts)
         self.cert_file, self.key_file = cert_file, key_file
-        self.base = os.path.join(WORK_DIR, "postfix")
+        self.base = os.path.join(WORK_DIR, work_name)
         self.conf_dir = os.path.join(self.base, "conf")
         self.queue_dir = os.path.join(self.base, "queue")
         self.data_dir = os.path.join(self.base, "data")
         self.mail_dir = os.path.join(self.base, "mail")
-        self.trash_dir = os.path.join(WORK_DIR, "delivered-" + self.name)
+        self.trash_dir = os.path.join(WORK_DIR, "delivered-" + work_name)
         self.log_file = os.path.join(self.base, "postfix.log")
         self.master_pid = None
 
@@ -122,6 +132,11 @@ smtpd_tls_security_level = may
 smtpd_tls_cert_file = {self.cert_file}
 smtpd_tls_key_file = {self.key_file}
 """
+        if self.transport:
+            with open(os.path.join(self.conf_dir, "transport"), "w") as f:
+                for domain, nexthop in self.transport.items():
+                    f.write(f"{domain} {nexthop}\n")
+            main_cf += f"transport_maps = texthash:{self.conf_dir}/transport\n"
         with open(os.path.join(self.conf_dir, "main.cf"), "w") as f:
             f.write(main_cf)
         with open(os.path.join(self.conf_dir, "master.cf"), "w") as f:
@@ -182,6 +197,48 @@ smtpd_tls_key_file = {self.key_file}
     # --- what the benchmark reads ----------------------------------------------------------
     def root_pid(self):
         return self.master_pid
+
+    # --- scenario (i): crash and restart with a backlog -------------------------------------
+    def kill_hard(self):
+        """kill -9 of master and every child (the tree under this instance's master.pid)."""
+        pids = tree_pids(self.master_pid)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.master_pid = None
+
+    def restart(self):
+        """`postfix start` again on the same queue (blocks until the command returns, ~1 s)."""
+        run_checked(["postfix", "-c", self.conf_dir, "start"], "postfix start", timeout_s=120)
+        self.master_pid = self._read_master_pid()
+
+    def recovery_done(self):
+        return None  # Postfix keeps no queue in memory: nothing to recover before serving
+
+    def _queue_files(self, subdirs):
+        total = 0
+        for sub in subdirs:
+            for _root, _dirs, files in os.walk(os.path.join(self.queue_dir, sub)):
+                total += len(files)
+        return total
+
+    def queue_files(self):
+        return self._queue_files(("incoming", "active", "deferred", "maildrop", "hold"))
+
+    def deferred_and_busy(self):
+        """(messages in deferred/, messages in maildrop/, incoming/ or active/)."""
+        return (self._queue_files(("deferred",)),
+                self._queue_files(("maildrop", "incoming", "active")))
+
+    def flush(self):
+        """`postqueue -f`: the deferred queue retried now (qmgr also forgets dead next hops)."""
+        return run_checked(["postqueue", "-c", self.conf_dir, "-f"], "postqueue -f",
+                           timeout_s=300).strip()
 
     def maildir_new_dirs(self):
         return [os.path.join(self.mail_dir, self.domain, lp, "new") for lp in self.local_parts]

@@ -2,7 +2,9 @@
 
 Only measured figures are written: each table cell is the median over the runs of that scenario
 (latency percentiles pool every timed message of every run), labelled with the commit the
-mailroom binary was measured at. The targets of issue 6 are checked against the same figures.
+mailroom binary was measured at. The targets of issues 6 and 13 are checked against the same
+figures. The remote-delivery section ((h), (i)) sits between markers, so that a run of only those
+scenarios can replace it in an existing RESULTS.md and leave the rest as it was measured.
 """
 
 import datetime
@@ -22,6 +24,13 @@ ANALYSIS_FILE = os.path.join(BENCH_DIR, "ANALYSIS.md")
 RATIO_TARGETS = {"a": 4.0, "b": 4.0, "c": 2.0, "d": 2.0, "f": 2.0}
 IDLE_RSS_TARGET_MIB = 100
 IDLE_GREETING_TARGET_MS = 50
+# Issue 13's targets.
+RELAY_RATIO_TARGET = 4.0
+BACKLOG_RSS_TARGET_MIB = 256
+BACKLOG_GREETING_TARGET_S = 1.0
+BACKLOG_DRAIN_RATIO_TARGET = 4.0
+REMOTE_START = "<!-- remote-delivery: start (bench/report.py replaces this section) -->"
+REMOTE_END = "<!-- remote-delivery: end -->"
 
 
 def percentile(values, fraction):
@@ -49,6 +58,7 @@ def summarize(runs):
         "latency_p50_ms": percentile(latencies, 0.50),
         "latency_p99_ms": percentile(latencies, 0.99),
         "per_run_messages_per_s": [r.messages_per_s for r in runs],
+        "per_run_load_1min": [r.load_1min for r in runs],
         "messages": [r.messages for r in runs],
     }
 
@@ -76,6 +86,18 @@ def summarize_idle(runs):
         "open_s": med("open_s"),
         "per_run": runs,
     }
+
+
+def summarize_backlog(runs):
+    """Scenario (i) over its runs: the median of every figure, and the runs themselves."""
+    out = {"runs": len(runs), "per_run": runs}
+    for key in runs[0]:
+        values = [r.get(key) for r in runs]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            out[key] = statistics.median(values)
+    flags = [r.get("accepted_during_recovery") for r in runs]
+    out["accepted_during_recovery"] = None if None in flags else all(flags)
+    return out
 
 
 def machine_facts():
@@ -238,7 +260,189 @@ def _target_lines(scenarios, summaries, idle_results):
     return "\n".join(lines) or "- (no scenario with both servers was run)"
 
 
-def write_results(path, meta, scenarios, sink_scenarios, summaries, idle_results):
+def _load(value):
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _relay_section(sc, summaries, quick):
+    per = summaries.get(sc.key, {})
+    rows = [f"### {sc.title}\n",
+            f"{sc.shape()}; {sc.message_count(quick):,} messages via smtp-source. msg/s = "
+            "messages ÷ time from the first connection until the server's queue holds no file "
+            "(every message handed to smtp-sink, whose own count is checked).\n",
+            "| server | accepted and delivered msg/s (median) | accepted msg/s | server CPU ms/msg "
+            "| every run: msg/s (1-min load before it) |",
+            "| --- | ---: | ---: | ---: | --- |"]
+    for name in ("postfix", "mailroom"):
+        r = per.get(name)
+        if not r:
+            continue
+        runs = ", ".join(f"{v:,.0f} ({_load(load)})" for v, load in
+                         zip(r["per_run_messages_per_s"], r.get("per_run_load_1min", [])))
+        rows.append(f"| {name} | {_fmt(r['messages_per_s'])} | {_fmt(r['accepted_per_s'])} "
+                    f"| {_fmt(r['cpu_ms_per_message'], 2)} | {runs} |")
+    return "\n".join(rows)
+
+
+def _backlog_section(sc, results):
+    p, m = results.get("postfix", {}), results.get("mailroom", {})
+    messages = (m or p).get("messages")
+
+    def cell(r, key, digits=2, unit="", scale=1.0):
+        v = r.get(key)
+        return "—" if v is None else f"{v * scale:,.{digits}f}{unit}"
+
+    def rate(r, seconds_key, count_key="messages", extra=0):
+        if r.get(seconds_key) is None:
+            return "—"
+        return f"{(r[count_key] + extra) / r[seconds_key]:,.0f} msg/s"
+
+    def flag(r):
+        v = r.get("accepted_during_recovery")
+        return "—" if v is None else ("yes" if v else "no")
+
+    drain_ratio = (m["drain_per_s"] / p["drain_per_s"]
+                   if m.get("drain_per_s") and p.get("drain_per_s") else None)
+    rows = [f"### {sc.title}: {messages:,} messages\n",
+            "Each server: the messages for the down MX injected by smtp-source (20 sessions, "
+            "reused connections, 4 KB) until every one is deferred; memory; kill -9 and restart "
+            "(timed from the restart command until a new client's 220, and until one more "
+            "message gets its 250); smtp-sink started on the down MX, the queue flushed "
+            "(`mailroom queue flush`, `postqueue -f`) and timed until it holds no file. "
+            f"{p.get('runs') or m.get('runs')} run(s) per server, median shown.\n",
+            "| | Postfix | mailroom | target |", "| --- | ---: | ---: | --- |",
+            f"| 1-min load average: run start / before the restart / before the flush "
+            f"| {_load(p.get('load_1min'))} / {_load(p.get('load_1min_restart'))} / "
+            f"{_load(p.get('load_1min_drain'))} | {_load(m.get('load_1min'))} / "
+            f"{_load(m.get('load_1min_restart'))} / {_load(m.get('load_1min_drain'))} | |",
+            f"| injection (s; rate) | {cell(p, 'inject_s', 1)} ({rate(p, 'inject_s')}) "
+            f"| {cell(m, 'inject_s', 1)} ({rate(m, 'inject_s')}) | |",
+            f"| then until all deferred (s) | {cell(p, 'settle_s', 1)} | {cell(m, 'settle_s', 1)} "
+            "| |",
+            f"| memory with the backlog queued: RSS (sum of VmRSS) MiB | "
+            f"{cell(p, 'rss_queued_kib', 1, scale=1 / 1024)} "
+            f"| {cell(m, 'rss_queued_kib', 1, scale=1 / 1024)} "
+            f"| mailroom ≤ {BACKLOG_RSS_TARGET_MIB} MiB |",
+            f"| PSS MiB (processes) | {cell(p, 'pss_queued_kib', 1, scale=1 / 1024)} "
+            f"({cell(p, 'processes_queued', 0)}) | {cell(m, 'pss_queued_kib', 1, scale=1 / 1024)} "
+            f"({cell(m, 'processes_queued', 0)}) | |",
+            f"| after kill -9: restart → a new client greeted (s) | {cell(p, 'greeting_s')} "
+            f"| {cell(m, 'greeting_s')} | mailroom ≤ {BACKLOG_GREETING_TARGET_S:g} s |",
+            f"| restart → one more message accepted (s) | {cell(p, 'accept_s')} "
+            f"| {cell(m, 'accept_s')} | |",
+            f"| restart → \"queue: recovered N messages\" logged (s) | — (no in-memory queue) "
+            f"| {cell(m, 'recovery_s')} | |",
+            f"| that message accepted while recovery ran | — | {flag(m)} | yes |",
+            f"| RSS after the restart, backlog deferred again (MiB) "
+            f"| {cell(p, 'rss_restarted_kib', 1, scale=1 / 1024)} "
+            f"| {cell(m, 'rss_restarted_kib', 1, scale=1 / 1024)} | |",
+            f"| flush command returned after (s) | {cell(p, 'flush_command_s')} "
+            f"| {cell(m, 'flush_command_s')} | |",
+            f"| drain: flush → queue empty (s) | {cell(p, 'drain_s', 1)} "
+            f"| {cell(m, 'drain_s', 1)} | |",
+            f"| drain rate (msg/s) | {cell(p, 'drain_per_s', 0)} | {cell(m, 'drain_per_s', 0)} "
+            f"| mailroom ≥ {BACKLOG_DRAIN_RATIO_TARGET:g}× Postfix: "
+            f"{'—' if drain_ratio is None else f'{drain_ratio:.2f}×'} |",
+            f"| server CPU during the drain (ms/msg) "
+            f"| {cell(p, 'drain_server_cpu_ms_per_message')} "
+            f"| {cell(m, 'drain_server_cpu_ms_per_message')} | |",
+            f"| messages smtp-sink received | {cell(p, 'received', 0)} "
+            f"| {cell(m, 'received', 0)} | backlog + 1 |"]
+    return "\n".join(rows)
+
+
+def _remote_targets(scenarios, summaries, backlog):
+    lines = []
+    for sc in scenarios:
+        if sc.key in summaries:
+            p, m = summaries[sc.key].get("postfix"), summaries[sc.key].get("mailroom")
+            if p and m:
+                ratio = m["messages_per_s"] / p["messages_per_s"]
+                verdict = "met" if ratio >= RELAY_RATIO_TARGET else "NOT met"
+                lines.append(f"- {sc.title}: mailroom ≥ {RELAY_RATIO_TARGET:g}× Postfix — "
+                             f"{ratio:.2f}× — **{verdict}** (Postfix skipped the MX lookup)")
+        if sc.key in backlog and "mailroom" in backlog[sc.key]:
+            m, p = backlog[sc.key]["mailroom"], backlog[sc.key].get("postfix", {})
+            rss = m["rss_queued_kib"] / 1024
+            lines.append(f"- {sc.title}: RSS ≤ {BACKLOG_RSS_TARGET_MIB} MiB with "
+                         f"{m['messages']:,} queued — {rss:,.1f} MiB — "
+                         f"**{'met' if rss <= BACKLOG_RSS_TARGET_MIB else 'NOT met'}**")
+            ok = m["greeting_s"] <= BACKLOG_GREETING_TARGET_S
+            lines.append(f"- {sc.title}: greets a new client ≤ {BACKLOG_GREETING_TARGET_S:g} s "
+                         f"after kill -9 and restart — {m['greeting_s']:.2f} s — "
+                         f"**{'met' if ok else 'NOT met'}**")
+            during = m.get("accepted_during_recovery")
+            lines.append(f"- {sc.title}: accepts mail while recovery runs — "
+                         f"{'—' if during is None else 'yes' if during else 'no'} — "
+                         f"**{'met' if during else 'NOT met'}**")
+            if p.get("drain_per_s"):
+                ratio = m["drain_per_s"] / p["drain_per_s"]
+                lines.append(f"- {sc.title}: backlog drains ≥ {BACKLOG_DRAIN_RATIO_TARGET:g}× "
+                             f"faster than Postfix — {ratio:.2f}× — "
+                             f"**{'met' if ratio >= BACKLOG_DRAIN_RATIO_TARGET else 'NOT met'}**")
+    return "\n".join(lines) or "- (no scenario with both servers was run)"
+
+
+def _remote_section(meta, scenarios, summaries, backlog):
+    parts = [REMOTE_START, "## Remote delivery (issue 13): (h) relay, (i) backlog\n",
+             f"Measured {meta['date']} — {meta['mailroom_version']} built {meta['binary_built']} "
+             f"from {meta['revision']}; {meta['postfix_version']}; "
+             f"{'quick smoke run' if meta['quick'] else 'full run'}. "
+             f"{meta.get('remote_describe', '')}. Both servers relay for loopback clients with "
+             "their default queue, retry and outbound settings, and fsync every queue file. The "
+             "1-minute load average (`uptime`) of this shared 2-core machine is given beside "
+             "every figure.\n"]
+    if meta.get("note"):
+        parts.append(f"> **Note:** {meta['note']}\n")
+    for sc in scenarios:
+        if sc.key in summaries:
+            parts.append(_relay_section(sc, summaries, meta["quick"]) + "\n")
+        if sc.key in backlog:
+            parts.append(_backlog_section(sc, backlog[sc.key]) + "\n")
+    parts.append("### Targets of issue 13\n\n" + _remote_targets(scenarios, summaries, backlog)
+                 + "\n")
+    keys = {sc.key for sc in scenarios}
+    errors = [e for e in meta["errors"] if e[0] in keys or e[0] == "warm-up"]
+    if errors:
+        parts.append("### Errors\n\n" + "".join(f"- `{key}` on {name}: {msg}\n"
+                                                 for key, name, msg in errors))
+    parts.append(REMOTE_END)
+    return "\n".join(parts) + "\n"
+
+
+def _replace_remote_section(path, section):
+    """Puts `section` into the RESULTS.md at `path` in place of the old one (or before the
+    analysis); False when there is no such file to update."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return False
+    if REMOTE_START in text and REMOTE_END in text:
+        before = text[:text.index(REMOTE_START)]
+        after = text[text.index(REMOTE_END) + len(REMOTE_END):].lstrip("\n")
+        text = before + section + "\n" + after
+    else:
+        marker = "\n## What limits mailroom"
+        at = text.index(marker) + 1 if marker in text else len(text)
+        text = text[:at] + section + "\n" + text[at:]
+    marker = "\n## What limits mailroom"
+    if marker in text:  # the analysis as it is now (it covers both parts)
+        text = text[:text.index(marker)] + _analysis()
+    with open(path, "w") as f:
+        f.write(text)
+    return True
+
+
+def write_results(path, meta, scenarios, sink_scenarios, summaries, idle_results,
+                  remote_scenarios=(), backlog=None, only_remote=False):
+    backlog = backlog or {}
+    remote_keys = {s.key for s in remote_scenarios}
+    section = _remote_section(meta, remote_scenarios, summaries, backlog) \
+        if remote_scenarios else ""
+    if only_remote and section and _replace_remote_section(path, section):
+        return
+    summaries = {k: v for k, v in summaries.items() if k not in remote_keys}
     other = [s["other_cpu_share"] for per in summaries.values() for s in per.values()]
     busy_note = ""
     if other and max(other) > 0.25:
@@ -287,6 +491,8 @@ in the STARTTLS scenario. {meta.get('isolation', '') or 'Both servers share the 
     if meta["errors"]:
         text += "\n## Errors\n\n" + "".join(f"- `{key}` on {name}: {msg}\n"
                                               for key, name, msg in meta["errors"])
+    if section:
+        text += "\n" + section
     text += "\n## Every run (msg/s)\n\n"
     for key, per in summaries.items():
         cells = "; ".join(f"{name}: " + ", ".join(f"{v:,.0f}" for v in s["per_run_messages_per_s"])
@@ -308,6 +514,7 @@ def _analysis():
             + body + "\n")
 
 
-def write_json(path, meta, summaries, idle_results):
+def write_json(path, meta, summaries, idle_results, backlog=None):
     with open(path, "w") as f:
-        json.dump({"meta": meta, "throughput": summaries, "idle": idle_results}, f, indent=2)
+        json.dump({"meta": meta, "throughput": summaries, "idle": idle_results,
+                   "backlog": backlog or {}}, f, indent=2)

@@ -1,16 +1,23 @@
-"""scenarios: what issue 6 asks to measure, as data (sizes chosen so a full run fits ~15 minutes).
+"""scenarios: what issues 6 and 13 ask to measure, as data (sizes chosen so a full run fits
+~15 minutes for (a)-(g) and ~6 more for (h) and (i)).
 
 A throughput scenario is driven by smtp-source (or, for STARTTLS, which smtp-source cannot do, by
 bench/smtp_load.py) with the same arguments against each server. Message counts are totals over
 all sessions; `quick_messages` is for `--quick` smoke runs.
 """
 
+import os
 from dataclasses import dataclass
 
 DOMAIN = "example.test"
 SENDER = "bench@client.test"
 RECIPIENT_LOCAL = "user"
 MAX_RECIPIENTS = 50
+# (h) and (i): mail for other domains, found by MX (mailroom) or transport_maps (Postfix).
+REMOTE_DOMAIN = "remote.test"  # its MX is smtp-sink on 127.0.0.2
+DOWN_DOMAIN = "down.test"  # its MX is 127.0.0.3, where nothing listens until the backlog drains
+REMOTE_MX_ADDRESS = "127.0.0.2"
+DOWN_MX_ADDRESS = "127.0.0.3"
 
 
 def recipient_local_parts(count):
@@ -63,6 +70,57 @@ class IdleConnections:
     banner_timeout_s: float = 3.0
 
 
+@dataclass(frozen=True)
+class Relay:
+    """(h): clients submit mail for REMOTE_DOMAIN; timed until the queue is empty again."""
+    key: str
+    group: str
+    title: str
+    sessions: int
+    messages: int
+    quick_messages: int
+    size_bytes: int = 4096
+    recipients: int = 1
+    reuse: bool = False
+    starttls: bool = False
+
+    def message_count(self, quick):
+        return self.quick_messages if quick else self.messages
+
+    def driver(self):
+        return "smtp-source"
+
+    def shape(self):
+        return (f"{self.sessions} sessions, {_size_text(self.size_bytes)}, "
+                f"{'reused connections' if self.reuse else 'new connection per message'}, "
+                f"to {REMOTE_DOMAIN} (smtp-sink on {REMOTE_MX_ADDRESS})")
+
+
+def backlog_default():
+    """(i)'s message count: BACKLOG_MESSAGES from the environment, else 100,000."""
+    return int(os.environ.get("BACKLOG_MESSAGES", "100000"))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """(i): `messages` deferred to DOWN_DOMAIN, then kill -9 and restart, then the MX comes back
+    and the queue is flushed. Injected over reused connections (the injection is not the
+    measurement; Postfix took 2 minutes for 100,000 messages that way here)."""
+    key: str
+    group: str
+    title: str
+    sessions: int
+    messages: int
+    quick_messages: int
+    size_bytes: int = 4096
+    recipients: int = 1
+    reuse: bool = True
+    starttls: bool = False
+
+    def message_count(self, quick):
+        return self.quick_messages if quick else self.messages
+
+
 def _size_text(n):
     return f"{n // (1024 * 1024)} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
 
@@ -78,6 +136,8 @@ SCENARIOS = [
     Throughput("e200", "e", "(e) scaling: 200 sessions", 200, 3000, 400),
     Throughput("f", "f", "(f) STARTTLS on every session", 20, 2000, 200, starttls=True),
     IdleConnections("g", "g", "(g) 10,000 concurrent idle connections", 10000, 1000),
+    Relay("h", "h", "(h) relay to a remote MX", 20, 5000, 500),
+    Backlog("i", "i", "(i) backlog for a destination that is down", 20, backlog_default(), 2000),
 ]
 
 # smtp-sink (stores nothing) at the shapes of (a) and (b): the protocol ceiling on this machine.
@@ -86,11 +146,11 @@ SINK_SCENARIOS = [
     Throughput("sink-b", "sink", "smtp-sink, reused connections", 20, 20000, 2000, reuse=True),
 ]
 
-ALL_GROUPS = ["a", "b", "c", "d", "e", "f", "g", "sink"]
+ALL_GROUPS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "sink"]
 
 
 def select(groups):
-    """The scenarios of the named groups ("a".."g", "sink"), in the canonical order."""
+    """The scenarios of the named groups ("a".."i", "sink"), in the canonical order."""
     unknown = set(groups) - set(ALL_GROUPS)
     if unknown:
         raise ValueError(f"unknown scenario(s): {', '.join(sorted(unknown))}; "

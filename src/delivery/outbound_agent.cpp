@@ -134,6 +134,10 @@ class OutboundAgent::Impl {
     });
   }
 
+  void end_rests() {
+    asio::post(io_, [this] { destinations_.end_rests(); });
+  }
+
   std::vector<AgentJobResult> deliver(const std::vector<AgentJob>& jobs) {
     auto batch = std::make_shared<Batch>();
     batch->jobs = &jobs;
@@ -652,6 +656,8 @@ OutboundAgent::OutboundAgent(OutboundAgentOptions options)
 OutboundAgent::~OutboundAgent() = default;
 
 void OutboundAgent::stop() { impl_->stop(); }
+
+void OutboundAgent::end_rests() { impl_->end_rests(); }
 
 std::vector<AgentJobResult> OutboundAgent::deliver(const std::vector<AgentJob>& jobs) {
   return impl_->deliver(jobs);

@@ -9,8 +9,8 @@
 //   - each host's addresses in turn; a connection failure, a 4xx greeting or session failure, or
 //     a 4xx to a recipient moves on to the next address or host; a 5xx is final for the
 //     recipients it answered (a 5xx greeting is not: the host refused to talk, the message
-//     waits, as Postfix's smtp_skip_5xx_greeting); what is still open after the last host is deferred with the last
-//     reason, quoting the server and its reply;
+//     waits, as Postfix's smtp_skip_5xx_greeting); what is still open after the last host is
+//     deferred with the last reason, quoting the server and its reply;
 //   - a host that is one of our own listeners, or greets with our own name, is a mail loop:
 //     5.4.6 "mail for <domain> loops back to myself", as Postfix;
 //   - TLS per destination (tls_level_for): opportunistic STARTTLS, and a failed handshake retried
@@ -27,7 +27,9 @@
 // per successful connection up to max_connections_per_destination and halves when a connection
 // fails (Postfix's concurrency feedback, simplified). A destination where no host could be
 // reached rests destination_backoff_s (doubling while it keeps failing, up to an hour): its
-// messages are deferred at once with the last error instead of each waiting for timeouts.
+// messages are deferred at once with the last error instead of each waiting for timeouts, until
+// the rest ends or an administrator's queue flush ends it (end_rests(), as Postfix's
+// `postqueue -f` also retries dead destinations).
 // Never: reports Delivered without a 2xx to the end of data, or sends AUTH credentials in
 // plaintext unless told to.
 #pragma once
@@ -65,6 +67,9 @@ class OutboundAgent final : public DeliveryAgent {
   // Interrupts attempts in flight (shutdown): their unfinished items come back deferred, and
   // later calls to deliver() return at once.
   void stop();
+  // Ends every destination's rest: deliveries handed over after this call try their hosts
+  // again (the agent's single event-loop thread runs posted work in order). Thread-safe.
+  void end_rests();
 
  private:
   class Impl;

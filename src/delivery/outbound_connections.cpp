@@ -112,6 +112,10 @@ void NexthopState::unreachable(const std::string& reason, std::chrono::seconds b
   rest_until = std::chrono::steady_clock::now() + rest;
 }
 
+void NexthopStates::end_rests() {
+  for (auto& [nexthop, state] : by_nexthop_) state->rest_until = {};
+}
+
 NexthopState& NexthopStates::get(const std::string& nexthop) {
   auto& slot = by_nexthop_[nexthop];
   if (!slot) slot = std::make_unique<NexthopState>(ex_, limit_);

@@ -84,6 +84,9 @@ class NexthopStates {
   NexthopStates(asio::any_io_executor ex, std::size_t per_destination_limit)
       : ex_(std::move(ex)), limit_(per_destination_limit) {}
   NexthopState& get(const std::string& nexthop);
+  // Every destination may be tried at once again (an administrator's queue flush); the count of
+  // failures in a row stays, so one that is still down rests longer after its next failure.
+  void end_rests();
 
  private:
   asio::any_io_executor ex_;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <type_traits>
+
 #include "net/transport.hpp"
 
 namespace mailroom::net {
@@ -23,6 +25,7 @@ class SmtpClient::Connection {
   virtual asio::awaitable<std::error_code> start_tls(asio::ssl::context& ctx,
                                                      std::string_view name) = 0;
   virtual SSL* tls_handle() = 0;
+  virtual bool nagle_off() = 0;
   virtual void close() = 0;
   virtual void cancel() = 0;
 };
@@ -42,6 +45,16 @@ class SmtpClient::ConnectionOf final : public SmtpClient::Connection {
     return transport_.start_tls(ctx, TlsRole::Client, name);
   }
   SSL* tls_handle() override { return transport_.tls_handle(); }
+  bool nagle_off() override {
+    if constexpr (std::is_same_v<Socket, asio::ip::tcp::socket>) {
+      asio::ip::tcp::no_delay option;
+      std::error_code ec;
+      transport_.socket().get_option(option, ec);
+      return !ec && option.value();
+    } else {
+      return false;
+    }
+  }
   void close() override { transport_.close(); }
   void cancel() override { transport_.cancel(); }
 
@@ -53,6 +66,8 @@ SmtpClient::SmtpClient(asio::any_io_executor ex, SmtpClientOptions options)
     : ex_(ex), options_(std::move(options)), session_(options_.session), deadline_(ex) {}
 
 SmtpClient::~SmtpClient() { close(); }
+
+bool SmtpClient::nagle_off() const { return conn_ && conn_->nagle_off(); }
 
 void SmtpClient::close() {
   deadline_.disarm();
@@ -116,7 +131,14 @@ asio::awaitable<bool> SmtpClient::connect() {
     std::tuple<std::error_code> connected = co_await socket.async_connect(endpoint_.tcp, use_tuple);
     deadline_.disarm();
     ec = std::get<0>(connected);
-    if (!ec) conn_ = std::make_unique<ConnectionOf<asio::ip::tcp::socket>>(std::move(socket));
+    if (!ec) {
+      // The end-of-data dot (or a short last BDAT chunk) is a small write right after the
+      // body: without TCP_NODELAY, Nagle holds it until the peer's delayed ACK, ~40 ms per
+      // message (bench scenario (h)); the server's sockets set it too (server/listener.cpp).
+      std::error_code ignored;
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      conn_ = std::make_unique<ConnectionOf<asio::ip::tcp::socket>>(std::move(socket));
+    }
   } else {
     asio::local::stream_protocol::socket socket(ex_);
     deadline_.arm(timeout, [&socket] {

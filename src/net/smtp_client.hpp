@@ -104,6 +104,8 @@ class SmtpClient {
 
   bool ready() const;  // connected and idle: can take another message (connection cache)
   bool connected() const { return connected_; }
+  // TCP_NODELAY is on for this TCP connection (false before connecting and for UNIX sockets).
+  bool nagle_off() const;
   const std::optional<smtp::SessionFailed>& failure() const { return failure_; }
   const smtp::ClientSession& session() const { return session_; }
   const std::optional<TlsPeerReport>& tls() const { return tls_; }

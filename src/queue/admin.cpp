@@ -34,8 +34,12 @@ bool flush_deferred(MessageRecord& record) {
 }
 
 OnlineAdmin::OnlineAdmin(Scheduler& scheduler, StateDb& db, DeliveryRound& round,
-                         std::function<std::int64_t()> clock)
-    : scheduler_(scheduler), db_(db), round_(round), clock_(std::move(clock)) {}
+                         std::function<std::int64_t()> clock, std::function<void()> on_flush_all)
+    : scheduler_(scheduler),
+      db_(db),
+      round_(round),
+      clock_(std::move(clock)),
+      on_flush_all_(std::move(on_flush_all)) {}
 
 void OnlineAdmin::finish(const AdminCommand& command, const std::string& result) {
   spdlog::info("queue: admin command={} id={} result=\"{}\"", command.verb,
@@ -59,6 +63,7 @@ void OnlineAdmin::run_pending_commands() {
 }
 
 std::string OnlineAdmin::flush_all(std::int64_t now) {
+  if (on_flush_all_) on_flush_all_();
   std::size_t flushed = 0;
   for (const auto& id : scheduler_.ids()) {
     bool any = false;

@@ -6,7 +6,9 @@
 // delivery round completes (complete_delivery), then executed and answered.
 //   flush [ID]  deferred recipients become due now (Postfix `postqueue -f` / `-i ID`); the
 //               attempt this causes neither counts in their attempts nor pushes their next
-//               scheduled retry further out: flushing never lengthens the backoff
+//               scheduled retry further out: flushing never lengthens the backoff. A flush of
+//               the whole queue first ends every destination's rest (`on_flush_all`), as
+//               `postqueue -f` retries dead destinations: the administrator says they are back
 //   delete ID   the message leaves the queue without any notification (`postsuper -d ID`)
 //   bounce ID   every recipient not yet final fails with 5.0.0 and gets the DSN its NOTIFY
 //               asks for (`postsuper -b ID`)
@@ -41,7 +43,9 @@ bool flush_deferred(MessageRecord& record);
 
 class OnlineAdmin {
  public:
-  OnlineAdmin(Scheduler& scheduler, StateDb& db, DeliveryRound& round, util::UnixClock clock);
+  // on_flush_all: runs before a flush of the whole queue makes its messages due.
+  OnlineAdmin(Scheduler& scheduler, StateDb& db, DeliveryRound& round, util::UnixClock clock,
+              std::function<void()> on_flush_all = {});
 
   // Executes every command not yet done (or parks it).
   void run_pending_commands();
@@ -59,6 +63,7 @@ class OnlineAdmin {
   StateDb& db_;
   DeliveryRound& round_;
   util::UnixClock clock_;
+  std::function<void()> on_flush_all_;
   std::mutex mutex_;  // orders parking against complete_delivery
   std::map<std::string, std::vector<AdminCommand>> parked_;
 };

@@ -111,7 +111,9 @@ class QueueRuntimeImpl final : public QueueRuntime {
     round_ = std::make_unique<DeliveryRound>(paths_, cfg_.server.hostname, RetryPolicy(cfg_.queue),
                                              cfg_.queue.delay_warning_s, *dispatcher_, *db_,
                                              *queue_, *spares_);
-    admin_ = std::make_unique<OnlineAdmin>(scheduler_, *db_, *round_, options_.clock);
+    admin_ = std::make_unique<OnlineAdmin>(scheduler_, *db_, *round_, options_.clock, [this] {
+      if (outbound_) outbound_->end_rests();
+    });
     admin_->run_pending_commands();  // posted while no server was running
     if (options_.background_delivery) start_threads();
   }

@@ -162,3 +162,26 @@ def test_unreachable_destination_is_deferred_with_the_reason(mailroom, port):
             assert msg.rcpt_tos == ["bob@dom.test"]
         finally:
             mx1.stop()
+
+
+def test_flush_ends_the_rest_of_a_destination_that_came_back(mailroom, port):
+    # A destination that was down rests (destination_backoff_s) and its messages are deferred at
+    # once; when the administrator says it is back with `queue flush`, it is tried at once, as
+    # Postfix's `postqueue -f` retries dead destinations (bench scenario (i) found this).
+    with DnsServer(mx=[("dom.test", "mx1.dom.test", 10)], hosts=[("mx1.dom.test", "127.0.0.2")]) as dns:
+        srv = start(mailroom, dns, port, destination_backoff_s=3600)
+        code, line, qid = send_message(srv.port(), SENDER, ["bob@dom.test"], BODY)
+        assert code == 250, line
+        wait_until(lambda: "Connection refused" in srv.cli("queue", "list").stdout,
+                   what="a deferral naming the refused connection")
+        mx1 = RemoteServer("127.0.0.2", port)
+        try:
+            # Retries every 1-2 s meet the resting destination: nothing is sent.
+            wait_until(lambda: "not tried again yet" in srv.cli("queue", "list").stdout,
+                       what="a retry deferred by the destination's rest")
+            assert mx1.messages == []
+            srv.cli("queue", "flush")
+            (msg,) = mx1.wait_for(1, timeout=10)
+            assert msg.rcpt_tos == ["bob@dom.test"]
+        finally:
+            mx1.stop()
