@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -76,7 +78,13 @@ class QueueRuntimeImpl final : public QueueRuntime {
     }
     try {
       db_ = StateDb::open(paths_.state_db(), true);
-      recover();
+      // With background delivery the queue files are read by a thread of their own after start
+      // (recovering_), so that a server with a large backlog greets and accepts mail at once.
+      auto plan = plan_recovery();
+      if (options_.background_delivery)
+        recovery_plan_ = std::move(plan);
+      else
+        recover(std::move(plan));
     } catch (...) {
       ::close(lock_fd_);
       throw;
@@ -114,8 +122,11 @@ class QueueRuntimeImpl final : public QueueRuntime {
     admin_ = std::make_unique<OnlineAdmin>(scheduler_, *db_, *round_, options_.clock, [this] {
       if (outbound_) outbound_->end_rests();
     });
-    admin_->run_pending_commands();  // posted while no server was running
-    if (options_.background_delivery) start_threads();
+    if (options_.background_delivery) {
+      start_threads();
+    } else {
+      admin_->run_pending_commands();  // posted while no server was running
+    }
   }
 
   ~QueueRuntimeImpl() override {
@@ -132,7 +143,9 @@ class QueueRuntimeImpl final : public QueueRuntime {
       std::lock_guard lock(timer_mutex_);
       stopping_ = true;
     }
+    stop_recovery_ = true;
     timer_cv_.notify_all();
+    if (recovery_thread_.joinable()) recovery_thread_.join();  // stops at the next file
     scheduler_.stop();
     if (outbound_) outbound_->stop();  // workers blocked on remote servers come back now
     if (timer_thread_.joinable()) timer_thread_.join();
@@ -167,13 +180,43 @@ class QueueRuntimeImpl final : public QueueRuntime {
   Scheduler::Depth depth() const override { return scheduler_.depth(); }
 
  private:
-  void recover() {
+  // What recovery works from, taken before anything else touches the queue: the committed ids
+  // and the states of those that have rows. Half-written files and rows without a file go now.
+  struct RecoveryPlan {
+    std::vector<std::string> ids;
+    std::map<std::string, std::map<std::size_t, RecipientState>> rows;
+  };
+
+  RecoveryPlan plan_recovery() {
     if (auto n = spool::remove_incoming_leftovers(paths_))
       spdlog::info("queue: removed {} half-written files from incoming/", n);
-    auto rows = db_->load_all();
+    RecoveryPlan plan;
+    auto all_rows = db_->load_all();
+    plan.ids = spool::list_committed_ids(paths_);
+    // Rows whose queue file is gone: the message was removed and the row deletion did not happen.
+    std::set<std::string> listed(plan.ids.begin(), plan.ids.end());
+    std::vector<std::string> orphans;
+    for (auto& [id, states] : all_rows) {
+      if (listed.count(id))
+        plan.rows.emplace(id, std::move(states));
+      else
+        orphans.push_back(id);
+    }
+    db_->apply({}, orphans);
+    return plan;
+  }
+
+  // Reads every planned queue file into the scheduler. A new message may be committed and
+  // delivered meanwhile: its id is not in the plan. Admin commands wait until this is over, so
+  // that none finds a message "not queued" that is only not read yet.
+  void recover(RecoveryPlan plan) {
     std::size_t recovered = 0;
     auto now = options_.clock();
-    for (const auto& id : spool::list_committed_ids(paths_)) {
+    for (const auto& id : plan.ids) {
+      if (stop_recovery_.load(std::memory_order_relaxed)) {
+        spdlog::info("queue: recovery stopped after {} of {} messages", recovered, plan.ids.size());
+        return;
+      }
       spool::QueueFileInfo info;
       if (auto ec = spool::read_queue_file_info(paths_.message_file(id), info)) {
         spdlog::error(
@@ -195,11 +238,10 @@ class QueueRuntimeImpl final : public QueueRuntime {
       }
       MessageRecord r;
       r.states.resize(info.envelope.recipients.size());
-      if (auto it = rows.find(id); it != rows.end()) {
+      if (auto it = plan.rows.find(id); it != plan.rows.end()) {
         for (auto& [index, state] : it->second)
           if (index < r.states.size()) r.states[index] = std::move(state);
         r.has_rows = true;
-        rows.erase(it);
       }
       r.envelope = std::move(info.envelope);
       r.body_bytes = info.body_bytes;
@@ -208,10 +250,6 @@ class QueueRuntimeImpl final : public QueueRuntime {
       scheduler_.add(std::move(r), now);
       ++recovered;
     }
-    // Rows whose queue file is gone: the message was removed and the row deletion did not happen.
-    std::vector<std::string> orphans;
-    for (const auto& [id, states] : rows) orphans.push_back(id);
-    db_->apply({}, orphans);
     spdlog::info("queue: recovered {} messages", recovered);
   }
 
@@ -226,6 +264,17 @@ class QueueRuntimeImpl final : public QueueRuntime {
   }
 
   void start_threads() {
+    recovering_ = true;
+    recovery_thread_ = std::thread([this] {
+      recover(std::move(recovery_plan_));
+      recovery_plan_ = {};
+      try {
+        admin_->run_pending_commands();  // posted while no server was running, or meanwhile
+      } catch (const std::exception& e) {
+        spdlog::error("queue: admin commands: {}", e.what());
+      }
+      recovering_ = false;
+    });
     auto workers = std::max<std::uint32_t>(1, cfg_.queue.delivery_workers);
     for (std::uint32_t i = 0; i < workers; ++i) {
       workers_.emplace_back([this] {
@@ -251,7 +300,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
         next_scan = std::chrono::steady_clock::now() + scan_every;
       }
       try {
-        if (db_->changed_by_others()) admin_->run_pending_commands();
+        if (!recovering_ && db_->changed_by_others()) admin_->run_pending_commands();
       } catch (const std::exception& e) {
         spdlog::error("queue: admin commands: {}", e.what());
       }
@@ -278,6 +327,10 @@ class QueueRuntimeImpl final : public QueueRuntime {
   std::unique_ptr<OnlineAdmin> admin_;
   std::vector<std::thread> workers_;
   std::thread timer_thread_;
+  RecoveryPlan recovery_plan_;  // handed to recovery_thread_
+  std::thread recovery_thread_;
+  std::atomic<bool> recovering_{false};
+  std::atomic<bool> stop_recovery_{false};
   std::mutex timer_mutex_;
   std::condition_variable timer_cv_;
   bool stopping_ = false;

@@ -2,7 +2,11 @@
 //
 // start() takes the queue lock (queue_dir/lock, flock: one server per data dir; `mailroom queue`
 // uses it to know whether a server is running), creates the layout, removes half-written files
-// from incoming/, reloads every committed message with its recipient states, and starts:
+// from incoming/ and state rows without a queue file, lists the committed messages, and starts:
+//   - the recovery thread: reads each listed message with its recipient states into the
+//     scheduler, then runs the admin commands that waited (none run while it reads), so that a
+//     server with a large backlog accepts new mail at once (without background delivery,
+//     recovery happens inside start() instead),
 //   - the group-commit thread (group_commit.hpp) behind Queue::commit(),
 //   - the scheduler thread: wakes for new messages, due retries, and admin commands
 //     (`mailroom queue flush|delete|bounce` from another process, via state.db),
