@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "bounce/dsn.hpp"
+#include "journal/tracking_event.hpp"
 
 namespace mailroom::queue {
 
@@ -86,6 +87,15 @@ std::optional<std::string> OnlineAdmin::execute(const AdminCommand& c) {
         break;
     }
     round_.remove_message(removed);
+    journal::TrackingEvent e;
+    e.event = "DELETE";
+    e.id = c.message_id;
+    e.sender = removed.envelope.sender;
+    for (std::size_t i = 0; i < removed.states.size(); ++i)
+      if (!removed.states[i].is_final())
+        e.recipients.push_back(removed.envelope.recipients[i].address);
+    e.reply = "deleted by the administrator";
+    journal::record(std::move(e));
     return "0 " + c.message_id + ": deleted";
   }
   std::string result;

@@ -11,6 +11,7 @@
 #include <list>
 
 #include "directory/directory.hpp"
+#include "journal/log_writer.hpp"
 #include "net/tls_context.hpp"
 #include "queue/runtime.hpp"
 #include "server/listener.hpp"
@@ -53,6 +54,21 @@ void raise_fd_limit() {
   }
 }
 
+std::unique_ptr<journal::LogWriter> make_log_writer(const config::Config& cfg) {
+  bool protocol = cfg.delivery.protocol_log;
+  for (auto& l : cfg.listeners) protocol |= l.protocol_log;
+  if (!protocol && !cfg.log.tracking) return nullptr;
+  journal::LogOptions o;
+  o.directory = cfg.log_dir();
+  o.tracking = cfg.log.tracking;
+  o.max_file_bytes = cfg.log.max_file_bytes;
+  o.rotate_interval_s = cfg.log.rotate_interval_s;
+  o.max_age_days = cfg.log.max_age_days;
+  o.max_total_bytes = cfg.log.max_total_bytes;
+  o.queue_lines = cfg.log.queue_lines;
+  return std::make_unique<journal::LogWriter>(std::move(o));
+}
+
 // server/shutdown.hpp steps 1-3, then the end of the event loop.
 asio::awaitable<void> stop_on_signal(asio::io_context& io, asio::signal_set& signals,
                                      std::list<asio::ip::tcp::acceptor>& acceptors,
@@ -92,6 +108,13 @@ int run_server(const config::Config& cfg) {
     for (auto& l : cfg.listeners) acceptors.push_back(bind_listener(io, l));
     drop_privileges(cfg);
 
+    // The protocol and tracking logs' writer: running before the first event, gone after the last.
+    auto log_writer = make_log_writer(cfg);
+    journal::install_writer(log_writer.get());
+    struct Uninstall {
+      ~Uninstall() { journal::install_writer(nullptr); }
+    } uninstall;
+
     auto queue = queue::QueueRuntime::start(cfg, directory);
     asio::thread_pool blocking_pool(2);
     ConnectionCounts counts;
@@ -103,7 +126,8 @@ int run_server(const config::Config& cfg) {
     for (auto& l : cfg.listeners) {
       auto& rt = runtimes.emplace_back(ListenerRuntime{
           cfg, l, directory, queue->queue(), tls.get(), blocking_pool, counts, ledger,
-          RecipientPolicy(l, *directory), util::parse_ranges(l.remote_ranges), sessions});
+          RecipientPolicy(l, *directory), util::parse_ranges(l.remote_ranges),
+          std::make_shared<ListenerMetrics>(l.name), sessions});
       asio::co_spawn(io, accept_loop(*acceptor, rt), asio::detached);
       spdlog::info("event=listening listener={} address={} tls={} auth={} relay={}", l.name,
                    l.address, config::to_string(l.tls), config::to_string(l.auth),
