@@ -24,8 +24,10 @@ class MailroomInstance:
     name = "mailroom"
 
     def __init__(self, binary, port, domain, local_parts, cert_file, key_file,
-                 work_name="mailroom"):
-        """work_name: its folder under bench/work/ (bench/profile.py uses its own)."""
+                 work_name="mailroom", protocol_log=False):
+        """work_name: its folder under bench/work/ (bench/profile.py uses its own);
+        protocol_log: the listener writes the protocol log (bench/protocol_log_overhead.py)."""
+        self.protocol_log = protocol_log
         self.binary = binary
         self.port = port
         self.domain = domain
@@ -57,6 +59,7 @@ max_message_size = 10240000          # Postfix's message_size_limit
 max_recipients = 1000                # Postfix's smtpd_recipient_limit
 max_connections = {CONNECTION_LIMIT}
 max_connections_per_client = {CONNECTION_LIMIT}
+protocol_log = {"true" if self.protocol_log else "false"}
 
 [limits]
 max_connections = {CONNECTION_LIMIT}

@@ -23,6 +23,7 @@ struct LogFile {
   std::string path;
   bool has_index = false;
   std::int64_t last_unix = 0;
+  bool index_loaded = false;
   std::string index;  // "\n"-separated keys, with a leading "\n"
 };
 
@@ -60,25 +61,54 @@ std::vector<LogFile> list_files(const std::string& dir) {
   return files;
 }
 
-// Reads the sidecar index: "#first=N last=N" then keys. A damaged index counts as none.
-void load_index(LogFile& f) {
-  std::string text;
-  if (!read_whole(f.path + ".idx", text)) return;
-  if (text.rfind("#first=", 0) != 0) return;
-  auto nl = text.find('\n');
-  auto last = text.find(" last=");
-  if (nl == std::string::npos || last == std::string::npos || last > nl) return;
+// Reads the sidecar index's first line, "#first=N last=N"; its keys only when asked for
+// (index_has), so files that end before a message arrived cost one small read. A damaged index
+// counts as none: the file is read whole.
+void load_index_header(LogFile& f) {
+  util::UniqueFd fd(::open((f.path + ".idx").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return;
+  char buf[128];
+  auto n = ::read(fd.get(), buf, sizeof buf);
+  if (n <= 0) return;
+  std::string_view head(buf, static_cast<std::size_t>(n));
+  auto nl = head.find('\n');
+  auto last = head.find(" last=");
+  if (head.rfind("#first=", 0) != 0 || nl == std::string_view::npos ||
+      last == std::string_view::npos || last > nl)
+    return;
   std::int64_t v = 0;
-  auto [p, err] = std::from_chars(text.data() + last + 6, text.data() + nl, v);
-  if (err != std::errc() || p != text.data() + nl) return;
+  auto [p, err] = std::from_chars(head.data() + last + 6, head.data() + nl, v);
+  if (err != std::errc() || p != head.data() + nl) return;
   f.last_unix = v;
-  f.index = text.substr(nl);  // starts with "\n": every key is "\n<key>\n"
   f.has_index = true;
 }
 
-bool index_has(const LogFile& f, const std::string& key) {
+bool index_has(LogFile& f, const std::string& key) {
+  if (!f.index_loaded) {
+    f.index_loaded = true;
+    std::string text;
+    if (read_whole(f.path + ".idx", text)) {
+      auto nl = text.find('\n');
+      if (nl != std::string::npos) f.index = text.substr(nl);  // every key is "\n<key>\n"
+    }
+  }
   const std::string needle = "\n" + key + "\n";
   return f.index.find(needle) != std::string::npos;
+}
+
+// The queue id of a line, found without parsing it: the writer's JSON has sorted keys, so "id"
+// always follows another key (never inside "dsn_id", which does not start with a comma).
+std::string_view line_id(std::string_view line) {
+  static constexpr std::string_view kKey = ",\"id\":\"";
+  auto at = line.find(kKey);
+  if (at == std::string_view::npos) {
+    if (line.rfind("{\"id\":\"", 0) != 0) return {};
+    at = 0;
+  }
+  auto start = at + kKey.size() - (at == 0 ? 1 : 0);
+  auto end = line.find('"', start);
+  if (end == std::string_view::npos) return {};
+  return line.substr(start, end - start);
 }
 
 template <typename Fn>
@@ -110,6 +140,28 @@ bool matches_receive(const TrackingEvent& e, const TrackQuery& q) {
   return true;
 }
 
+bool icontains(std::string_view hay, std::string_view needle) {
+  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+           return util::ascii_lower(a) == util::ascii_lower(b);
+         }) != hay.end();
+}
+
+// Text that JSON writes as it is (no escape), so a raw substring test can rule a line out.
+bool json_plain(std::string_view s) {
+  for (unsigned char c : s)
+    if (c == '"' || c == '\\' || c < 0x20) return false;
+  return true;
+}
+
+// Whether a RECEIVE line can match the filters at all, without parsing it (most cannot).
+bool might_match(std::string_view line, const TrackQuery& q) {
+  const auto mid = strip_angle(q.message_id);
+  if (!mid.empty() && json_plain(mid) && line.find(mid) == std::string_view::npos) return false;
+  if (!q.from.empty() && json_plain(q.from) && !icontains(line, q.from)) return false;
+  if (!q.to.empty() && json_plain(q.to) && !icontains(line, q.to)) return false;
+  return true;
+}
+
 }  // namespace
 
 bool looks_like_object(std::string_view line) {
@@ -120,7 +172,7 @@ bool looks_like_object(std::string_view line) {
 TrackResult track(const std::string& directory, const TrackQuery& q) {
   TrackResult result;
   auto files = list_files(directory);
-  for (auto& f : files) load_index(f);
+  for (auto& f : files) load_index_header(f);
   const bool by_id_only = !q.id.empty() && q.message_id.empty() && q.from.empty() && q.to.empty();
   std::set<std::string> ids;
   std::set<std::string> counted_damaged;  // files whose damaged lines were counted already
@@ -144,7 +196,7 @@ TrackResult track(const std::string& directory, const TrackQuery& q) {
           result.damaged_lines++;
           return;
         }
-        if (line.find("\"RECEIVE\"") == std::string_view::npos) return;
+        if (line.find("\"RECEIVE\"") == std::string_view::npos || !might_match(line, q)) return;
         auto e = parse_tracking_line(line);
         if (!e) {
           result.damaged_lines++;
@@ -159,7 +211,7 @@ TrackResult track(const std::string& directory, const TrackQuery& q) {
   // Pass 2: every event of those messages, then of the DSNs they caused (one level).
   std::set<std::string> done;
   for (int round = 0; round < 2 && !ids.empty(); ++round) {
-    std::set<std::string> wanted;
+    std::set<std::string, std::less<>> wanted;  // looked up by string_view
     for (auto& id : ids)
       if (!done.count(id)) wanted.insert(id);
     if (wanted.empty()) break;
@@ -183,9 +235,12 @@ TrackResult track(const std::string& directory, const TrackQuery& q) {
       for_each_line(text, [&](std::string_view line) {
         const bool shaped = looks_like_object(line);
         if (!shaped && count_damage) result.damaged_lines++;
-        bool hit = false;
-        for (auto& id : wanted) hit = hit || line.find(id) != std::string_view::npos;
-        if (!hit) return;
+        const auto id = line_id(line);
+        if (id.empty() || wanted.find(id) == wanted.end()) {
+          // Not one of ours, as far as a glance tells; a shaped line without a readable id is
+          // damaged only if it does not parse (a hand-written line with other key order).
+          if (!shaped || !id.empty() || line.find("\"id\"") == std::string_view::npos) return;
+        }
         auto e = shaped ? parse_tracking_line(line) : std::nullopt;
         if (!e) {
           if (shaped && count_damage) result.damaged_lines++;
