@@ -111,6 +111,14 @@ std::optional<std::string> OnlineAdmin::execute(const AdminCommand& c) {
       try {
         db_.apply(updates);  // durable before the DSN is acted upon
         copy.has_rows = copy.has_rows || !updates.empty();
+        for (auto i : changed) {
+          journal::TrackingEvent e;
+          e.event = "FAIL";
+          e.id = copy.envelope.id;
+          e.recipient = copy.envelope.recipients[i].address;
+          e.reply = copy.states[i].reason;
+          journal::record(std::move(e));
+        }
         r = std::move(copy);
         result = "0 " + c.message_id + ": returned to sender (" + std::to_string(changed.size()) +
                  " recipient(s))";

@@ -1,8 +1,9 @@
 """Message tracking over real TCP (journal/tracking_event.hpp, `mailroom track`): every stage of a
 message leaves one JSON line — RECEIVE at the 250, DELIVER into a local Maildir, DEFER then SEND
 to a remote peer (aiosmtpd on 127.0.0.2), FAIL and the DSN it causes (itself delivered), EXPIRE,
-DELETE by the administrator — and `mailroom track` finds the message by each filter, as a table
-or one JSON document, skipping and counting damaged lines.
+DELETE and FAIL by the administrator (`queue delete`, `queue bounce`) — and `mailroom track`
+finds the message by each filter, as a table or one JSON document, skipping and counting
+damaged lines.
 """
 import json
 import time
@@ -154,7 +155,7 @@ def test_bounce_fail_dsn_and_the_dsn_delivered(mailroom):
     assert f"dsn={dsn_id}" in table
 
 
-def test_expire_and_delete(mailroom):
+def test_expire_delete_and_admin_bounce(mailroom):
     port = mx_port()  # nothing ever listens there
     srv = start(mailroom, port, queue={"max_lifetime_s": 2})
     code, line, expiring = send_message(srv.port(), SENDER, ["amy@dom.test"], message("trk-5@x"))
@@ -173,6 +174,16 @@ def test_expire_and_delete(mailroom):
     assert delete["recipients"] == ["amy@dom.test"]
     doc = track_json(srv2, "--id", qid)
     assert doc["messages"][0]["final"] == {"amy@dom.test": "DELETE"}
+
+    # `queue bounce`: the administrator fails the pending recipients, and the sender is told.
+    code, line, bounced = send_message(srv2.port(), SENDER, ["amy@dom.test"], message("trk-8@x"))
+    assert code == 250, line
+    wait_event(srv2, bounced, "DEFER")
+    srv2.cli("queue", "bounce", bounced)
+    (fail,) = wait_event(srv2, bounced, "FAIL")
+    assert fail["recipient"] == "amy@dom.test"
+    (dsn,) = wait_event(srv2, bounced, "DSN")
+    assert dsn["kind"] == "failed"
 
 
 def test_damaged_lines_are_skipped_and_counted(mailroom):
