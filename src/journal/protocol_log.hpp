@@ -79,10 +79,10 @@ class ProtocolTrace {
   void emit_lines(char event, std::string_view wire);
 
   LogWriter* writer_ = nullptr;
-  std::string connector_;
-  std::string session_;
-  std::string local_;
-  std::string remote_;
+  // The fields that do not change within a session, escaped and quoted once:
+  // ",connector,session," and ",local,remote,".
+  std::string session_fields_;
+  std::string endpoint_fields_;
   std::uint64_t sequence_ = 0;
 };
 

@@ -62,3 +62,17 @@ TEST(ProtocolLogEndpoint, V6IsBracketed) {
 
 }  // namespace
 }  // namespace mailroom::journal
+
+namespace mailroom::journal {
+namespace {
+
+TEST(ProtocolLogTime, MillisecondsAcrossSecondsAndDays) {
+  EXPECT_EQ(iso_time_ms(1796043901123), "2026-11-30T13:05:01.123Z");
+  EXPECT_EQ(iso_time_ms(1796043901005), "2026-11-30T13:05:01.005Z");
+  EXPECT_EQ(iso_time_ms(1796043902000), "2026-11-30T13:05:02.000Z");
+  EXPECT_EQ(iso_time_ms(1796083199999), "2026-11-30T23:59:59.999Z");
+  EXPECT_EQ(iso_time_ms(1796083200000), "2026-12-01T00:00:00.000Z");
+}
+
+}  // namespace
+}  // namespace mailroom::journal

@@ -181,6 +181,39 @@ TEST(LogWriter, WritesBothLogsAndNotesLossAfterRecovery) {
   EXPECT_EQ(slurp(protocol[0]), std::string(kProtocolLogHeader) + "p\n");
 }
 
+TEST(ProtocolTrace, LinesMatchTheFormatAndAreNumbered) {
+  TempDir dir;
+  LogOptions o;
+  o.directory = dir.path;
+  {
+    LogWriter w(o);
+    ProtocolTrace t(&w, "in,bound", "s1");
+    t.set_endpoints("127.0.0.1:25", "[::1]:4000");
+    t.connect();
+    t.sent("250-a\r\n250 b\r\n");
+    t.received_command("AUTH PLAIN c2VjcmV0");
+    t.disconnect("eof");
+  }
+  auto files = files_in(dir.path, ".csv");
+  ASSERT_EQ(files.size(), 1u);
+  std::istringstream in(slurp(files[0]));
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(in, line)) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0] + "\n", std::string(kProtocolLogHeader));
+  const std::vector<std::string> tails = {
+      ",\"in,bound\",s1,0,127.0.0.1:25,[::1]:4000,+,",
+      ",\"in,bound\",s1,1,127.0.0.1:25,[::1]:4000,>,250-a",
+      ",\"in,bound\",s1,2,127.0.0.1:25,[::1]:4000,>,250 b",
+      ",\"in,bound\",s1,3,127.0.0.1:25,[::1]:4000,<,AUTH PLAIN <secret>",
+      ",\"in,bound\",s1,4,127.0.0.1:25,[::1]:4000,-,eof"};
+  for (std::size_t i = 0; i < tails.size(); ++i) {
+    EXPECT_EQ(lines[i + 1].substr(24), tails[i]) << lines[i + 1];
+    EXPECT_EQ(lines[i + 1][23], 'Z');
+  }
+}
+
 TEST(LogWriter, FullQueueDropsAndCounts) {
   TempDir dir;
   LogOptions o;
