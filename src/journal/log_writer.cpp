@@ -12,6 +12,7 @@ namespace {
 std::atomic<LogWriter*> g_writer{nullptr};
 constexpr std::int64_t kWarnEveryS = 60;
 constexpr std::int64_t kRetryEveryS = 1;
+constexpr auto kBatchWindow = std::chrono::milliseconds(20);
 const char* stream_name(std::size_t i) { return i == 0 ? "protocol" : "tracking"; }
 }  // namespace
 
@@ -36,6 +37,7 @@ LogWriter::~LogWriter() {
 }
 
 void LogWriter::submit(Stream stream, std::string line, std::string keys) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= options_.queue_lines) {
@@ -44,8 +46,10 @@ void LogWriter::submit(Stream stream, std::string line, std::string keys) {
     }
     queue_.push_back(Item{stream, std::move(line), std::move(keys)});
     submitted_++;
+    wake = std::exchange(writer_idle_, false);
   }
-  wake_.notify_one();
+  // Only the line that finds the writer asleep wakes it: one futex call per batch, not per line.
+  if (wake) wake_.notify_one();
 }
 
 void LogWriter::drain() {
@@ -61,7 +65,16 @@ void LogWriter::run() {
     bool stopping = false;
     {
       std::unique_lock lock(mutex_);
+      writer_idle_ = true;
       wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || !queue_.empty(); });
+      writer_idle_ = false;
+      if (!stop_ && queue_.size() < options_.queue_lines / 4) {
+        // Let a batch gather: a busy server's lines then cost one write(2) per window rather
+        // than a wake-up and a write each (bench/ANALYSIS.md, protocol log overhead).
+        lock.unlock();
+        std::this_thread::sleep_for(kBatchWindow);
+        lock.lock();
+      }
       batch.swap(queue_);
       for (std::size_t i = 0; i < kStreamCount; ++i) dropped[i] = std::exchange(dropped_[i], 0);
       stopping = stop_;

@@ -2,7 +2,9 @@
 //
 // Sessions and delivery threads hand finished lines to submit(), which only takes a mutex and
 // appends to a bounded queue: no file I/O ever happens on the caller's thread, so a slow, full or
-// unwritable log directory cannot slow a session. One thread writes the queue out in batches
+// unwritable log directory cannot slow a session. One thread writes the queue out in batches,
+// gathered for 20 ms after the first line wakes it (one wake-up and one write(2) per batch, not
+// per line: bench/ANALYSIS.md), so a line reaches its file within about 20 ms
 // (journal/rotating_file does the files and their rotation, for both logs).
 // Losses are counted, never hidden: a full queue drops the line; a failing directory (ENOSPC,
 // EACCES, ENOTDIR...) drops the batch and is retried at most once a second. Either way spdlog
@@ -69,6 +71,7 @@ class LogWriter {
   std::uint64_t written_ = 0;                 // under mutex_: taken off the queue and handled
   std::uint64_t dropped_[kStreamCount] = {};  // under mutex_: since the last loss note
   bool stop_ = false;
+  bool writer_idle_ = false;  // under mutex_: the writer waits for lines (submit wakes it)
 
   // The writer thread's own.
   std::uint64_t unreported_[kStreamCount] = {};  // lost, not yet noted in the log
