@@ -16,14 +16,19 @@ def protocol_files(directory):
     return sorted(pathlib.Path(directory).glob("protocol-*.csv"))
 
 
-def protocol_rows(directory):
-    """Every row of every protocol log file, oldest first, as dicts; each file's header checked."""
+def protocol_rows(directory, strict=True):
+    """Every row of every protocol log file, oldest first, as dicts; each file's header checked.
+    strict=False skips rows cut short (a write that hit a full file system ends mid-line)."""
     rows = []
     for p in protocol_files(directory):
-        reader = csv.reader(io.StringIO(p.read_text(), newline=""))
-        header = next(reader)
+        reader = csv.reader(io.StringIO(p.read_text(errors="replace"), newline=""))
+        header = next(reader, None)
+        if header is None and not strict:
+            continue
         assert header == PROTOCOL_HEADER, (p, header)
         for r in reader:
+            if len(r) != len(PROTOCOL_HEADER) and not strict:
+                continue
             assert len(r) == len(PROTOCOL_HEADER), (p, r)
             rows.append(dict(zip(PROTOCOL_HEADER, r)))
     return rows
