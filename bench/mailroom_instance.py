@@ -24,10 +24,11 @@ class MailroomInstance:
     name = "mailroom"
 
     def __init__(self, binary, port, domain, local_parts, cert_file, key_file,
-                 work_name="mailroom", protocol_log=False):
+                 work_name="mailroom", protocol_log=False, log_dir=None):
         """work_name: its folder under bench/work/ (bench/profile.py uses its own);
         protocol_log: the listener writes the protocol log (bench/protocol_log_overhead.py)."""
         self.protocol_log = protocol_log
+        self.log_dir = log_dir  # [log] directory; None: data_dir/log
         self.binary = binary
         self.port = port
         self.domain = domain
@@ -63,6 +64,9 @@ protocol_log = {"true" if self.protocol_log else "false"}
 
 [limits]
 max_connections = {CONNECTION_LIMIT}
+
+[log]
+directory = "{self.log_dir or os.path.join(self.data_dir, 'log')}"
 
 [tls]
 cert_file = "{self.cert_file}"

@@ -41,6 +41,8 @@ def main(argv):
     p.add_argument("--mailroom", required=True)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--log-dir", help="[log] directory of the server with the protocol log on "
+                   "(e.g. on a tmpfs, to tell its CPU cost from its disk writes)")
     args = p.parse_args(argv)
     if hasattr(os, "geteuid") and os.geteuid() != 0:
         sys.exit("run as root (Maildir ownership, as bench/run.py)")
@@ -53,7 +55,7 @@ def main(argv):
                                 mailboxes, cert, key, work_name="mailroom-plog-off"),
         "on": MailroomInstance(os.path.abspath(args.mailroom), free_loopback_port(), DOMAIN,
                                mailboxes, cert, key, work_name="mailroom-plog-on",
-                               protocol_log=True),
+                               protocol_log=True, log_dir=args.log_dir),
     }
     results = {"off": [], "on": []}
     try:
@@ -73,7 +75,7 @@ def main(argv):
                 print(f"run {i + 1} protocol_log {name:3}: {r.messages_per_s:7.0f} msg/s, "
                       f"{r.cpu_ms_per_message:.2f} CPU ms/msg, load {before:.2f} -> {after:.2f}",
                       flush=True)
-        log_dir = os.path.join(servers["on"].data_dir, "log")
+        log_dir = args.log_dir or os.path.join(servers["on"].data_dir, "log")
         log_bytes = sum(os.path.getsize(f) for f in glob.glob(os.path.join(log_dir, "protocol-*")))
         lost = "lines lost" in "".join(open(f).read() for f in glob.glob(os.path.join(log_dir, "protocol-*")))
     finally:
@@ -82,7 +84,8 @@ def main(argv):
     off = statistics.median(r["messages_per_s"] for r in results["off"])
     on = statistics.median(r["messages_per_s"] for r in results["on"])
     total_messages = sum(r["messages"] for r in results["on"]) + WARMUP.messages
-    summary = {"runs": args.runs, "quick": args.quick, "median_off": round(off),
+    summary = {"runs": args.runs, "quick": args.quick, "log_dir": args.log_dir,
+               "median_off": round(off),
                "median_on": round(on), "on_vs_off": round(on / off, 3),
                "protocol_log_bytes_per_message": round(log_bytes / total_messages),
                "lines_lost": lost, "runs_detail": results,
