@@ -60,7 +60,8 @@ deb: build
 # fails the test that caused it (tests/integration/conftest.py). RSS measurements mean nothing under ASan's
 # shadow memory and quarantine: those tests run against the release binary only.
 SANITIZED_SUITES = tests/integration/test_hostile_*.py tests/integration/test_queue_*.py \
-	tests/integration/test_server_*.py tests/integration/test_clients.py
+	tests/integration/test_server_*.py tests/integration/test_clients.py \
+	tests/integration/test_protocol_log.py tests/integration/test_tracking.py
 
 # Every test: unit tests under ASan+UBSan, integration tests over real TCP against the release
 # binary and (SANITIZED_SUITES) against the ASan+UBSan one, and each fuzz target for FUZZ_SECONDS.

@@ -42,9 +42,12 @@ class MailroomInstance:
     recovers_queue = True  # reads its queue into memory at start (queue/runtime.cpp)
 
     def __init__(self, binary, port, domain, local_parts, cert_file, key_file,
-                 work_name="mailroom", relay=None):
+                 work_name="mailroom", relay=None, protocol_log=False, log_dir=None):
         """work_name: its folder under bench/work/ (bench/profile.py uses its own); relay: a
-        RelaySetup for scenarios (h) and (i)."""
+        RelaySetup for scenarios (h) and (i); protocol_log: the listener writes the protocol log
+        (bench/protocol_log_overhead.py)."""
+        self.protocol_log = protocol_log
+        self.log_dir = log_dir  # [log] directory; None: data_dir/log
         self.binary = binary
         self.relay = relay
         self.port = port
@@ -76,9 +79,13 @@ auth = "none"
 max_recipients = 1000                # Postfix's smtpd_recipient_limit
 max_connections = {CONNECTION_LIMIT}
 max_connections_per_client = {CONNECTION_LIMIT}
+protocol_log = {"true" if self.protocol_log else "false"}
 
 [limits]
 max_connections = {CONNECTION_LIMIT}
+
+[log]
+directory = "{self.log_dir or os.path.join(self.data_dir, 'log')}"
 
 [tls]
 cert_file = "{self.cert_file}"

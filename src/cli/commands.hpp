@@ -13,5 +13,6 @@ void add_queue_commands(CLI::App& app);  // queue list|show|flush|delete|bounce 
 void add_client_commands(CLI::App& app);  // mx, probe (client_commands.cpp), send, shell
 void add_send(CLI::App& app);             // send (send_command.cpp)
 void add_shell(CLI::App& app);            // shell (shell_command.cpp)
+void add_track_command(CLI::App& app);    // track (track_command.cpp)
 
 }  // namespace mailroom::cli

@@ -1,5 +1,5 @@
 // mailroom: one binary, one subcommand per job (serve, check-config, user, alias, domain, queue;
-// the tester's mx, probe, send, shell).
+// the tester's mx, probe, send, shell; track).
 #include <cstdio>
 #include <string>
 
@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   mailroom::cli::add_directory_commands(app);
   mailroom::cli::add_queue_commands(app);
   mailroom::cli::add_client_commands(app);
+  mailroom::cli::add_track_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -194,6 +194,7 @@ void read_delivery(const toml::table& t, DeliveryConfig& d) {
   r.read_uint("data_xfer_timeout_s", d.data_xfer_timeout_s, 1, 3600);
   r.read_uint("data_done_timeout_s", d.data_done_timeout_s, 1, 3600);
   r.read_uint("quit_timeout_s", d.quit_timeout_s, 1, 3600);
+  r.read("protocol_log", d.protocol_log);
   std::vector<std::pair<std::string, OutboundTls>> policy;
   if (auto* node = t.get("tls_policy")) {
     r.read_table("tls_policy");
@@ -301,6 +302,7 @@ ListenerConfig read_listener(const toml::table& t, const std::string& path) {
   r.read_uint("max_connection_rate_per_client", l.max_connection_rate_per_client, 0, 100000000);
   r.read("enforce_sender_login", l.enforce_sender_login);
   r.read("sender_login_exceptions", l.sender_login_exceptions);
+  r.read("protocol_log", l.protocol_log);
   r.reject_unknown_keys();
   if (l.name.empty()) r.fail("name", "must not be empty");
   check_address(r.key_path("address"), l.address);
@@ -366,6 +368,9 @@ const char* to_string(RelayMode m) {
 
 std::string Config::queue_dir() const { return server.data_dir + "/queue"; }
 std::string Config::mailbox_root() const { return server.data_dir + "/mailboxes"; }
+std::string Config::log_dir() const {
+  return log.directory.empty() ? server.data_dir + "/log" : log.directory;
+}
 std::string Config::directory_db_path() const {
   if (directory.backend == "sqlite" && !directory.url.empty()) return directory.url;
   return server.data_dir + "/directory.db";
@@ -406,8 +411,8 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   }
   Config c = default_config();
   // Known top-level tables.
-  static const std::set<std::string> known = {"server",    "listener", "limits", "tls",    "queue",
-                                              "directory", "delivery", "dns",    "metrics"};
+  static const std::set<std::string> known = {"server",    "listener", "limits", "tls",     "queue",
+                                              "directory", "delivery", "dns",    "metrics", "log"};
   for (auto& [k, v] : root) {
     if (!known.count(std::string(k.str())))
       throw ConfigError(fmt::format("{}: unknown key", k.str()));
@@ -532,6 +537,18 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
     if (!c.metrics.address.empty()) check_address("metrics.address", c.metrics.address);
   }
 
+  if (auto* t = table("log")) {
+    TableReader r(*t, "log");
+    r.read("directory", c.log.directory);
+    r.read("tracking", c.log.tracking);
+    r.read_uint("max_file_bytes", c.log.max_file_bytes, 4096, 1ull << 40);
+    r.read_uint("rotate_interval_s", c.log.rotate_interval_s, 1, 366u * 86400);
+    r.read_uint("max_age_days", c.log.max_age_days, 1, 3650);
+    r.read_uint("max_total_bytes", c.log.max_total_bytes, 4096, 1ull << 50);
+    r.read_uint("queue_lines", c.log.queue_lines, 16, 10000000);
+    r.reject_unknown_keys();
+  }
+
   if (auto* t = table("dns")) {
     TableReader r(*t, "dns");
     r.read("servers", c.dns.servers);
@@ -596,6 +613,7 @@ std::string render_config(const Config& c) {
     o += fmt::format("max_connection_rate_per_client = {}\n", l.max_connection_rate_per_client);
     o += fmt::format("enforce_sender_login = {}\n", l.enforce_sender_login);
     o += fmt::format("sender_login_exceptions = {}\n", quote_list(l.sender_login_exceptions));
+    o += fmt::format("protocol_log = {}\n", l.protocol_log);
   }
   auto& m = c.limits;
   o += "\n[limits]\n";
@@ -650,10 +668,17 @@ std::string render_config(const Config& c) {
                    d.rcpt_timeout_s, d.data_init_timeout_s, d.data_xfer_timeout_s);
   o += fmt::format("data_done_timeout_s = {}\nquit_timeout_s = {}\n", d.data_done_timeout_s,
                    d.quit_timeout_s);
+  o += fmt::format("protocol_log = {}\n", d.protocol_log);
   o += "[delivery.tls_policy]\n";
   for (auto& [domain, level] : d.tls_policy)
     o += fmt::format("{} = \"{}\"\n", quote(domain), to_string(level));
   o += fmt::format("\n[metrics]\naddress = {}\n", quote(c.metrics.address));
+  o += "\n[log]\n";
+  o += fmt::format("directory = {}\ntracking = {}\n", quote(c.log.directory), c.log.tracking);
+  o += fmt::format("max_file_bytes = {}\nrotate_interval_s = {}\n", c.log.max_file_bytes,
+                   c.log.rotate_interval_s);
+  o += fmt::format("max_age_days = {}\nmax_total_bytes = {}\nqueue_lines = {}\n",
+                   c.log.max_age_days, c.log.max_total_bytes, c.log.queue_lines);
   o += "\n[dns]\n";
   o += fmt::format("servers = {}\ntimeout_ms = {}\n", quote_list(c.dns.servers), c.dns.timeout_ms);
   return o;

@@ -55,6 +55,7 @@ struct ListenerConfig {
   // or an alias that delivers to it (Postfix's reject_sender_login_mismatch); else 553 5.7.1.
   bool enforce_sender_login = true;
   std::vector<std::string> sender_login_exceptions;  // logins allowed any sender (a web mailer)
+  bool protocol_log = false;  // every command and reply in [log] directory (journal/protocol_log)
 };
 
 // Limits shared by all listeners; names and defaults follow Postfix's smtpd_* parameters.
@@ -145,10 +146,22 @@ struct DeliveryConfig {
   std::uint32_t data_xfer_timeout_s = 180;
   std::uint32_t data_done_timeout_s = 600;
   std::uint32_t quit_timeout_s = 300;
+  bool protocol_log = false;  // outbound SMTP/LMTP dialogues in the protocol log
 };
 
 struct MetricsConfig {
   std::string address;  // "127.0.0.1:9325": Prometheus text at GET /metrics; empty: off
+};
+
+// The protocol and message tracking logs (journal/log_options.hpp has the rotation rules).
+struct LogConfig {
+  std::string directory;  // empty: <data_dir>/log
+  bool tracking = true;   // the message tracking log (`mailroom track`)
+  std::uint64_t max_file_bytes = 10ull << 20;
+  std::uint32_t rotate_interval_s = 86400;
+  std::uint32_t max_age_days = 30;
+  std::uint64_t max_total_bytes = 1ull << 30;  // per log
+  std::uint32_t queue_lines = 65536;
 };
 
 struct DnsConfig {
@@ -180,8 +193,10 @@ struct Config {
   DeliveryConfig delivery;
   DnsConfig dns;
   MetricsConfig metrics;
+  LogConfig log;
 
   // Where things live inside data_dir.
+  std::string log_dir() const;
   std::string queue_dir() const;
   std::string mailbox_root() const;
   std::string directory_db_path() const;

@@ -29,6 +29,9 @@ namespace {
 // success.
 struct Merge {
   std::optional<ItemResult> deferred, failed, delivered;
+  const char* deferred_via = "";
+  const char* failed_via = "";
+  const char* delivered_via = "";
   bool relayed = false;
   bool passed_on = true;  // so far, every delivered copy's success is the next hop's to report
 };
@@ -130,6 +133,7 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
         switch (item.disposition) {
           case Disposition::Delivered:
             merge.delivered = item;
+            merge.delivered_via = to_string(transport);
             merge.relayed = merge.relayed || item.relayed;
             merge.passed_on = merge.passed_on && item.dsn_passed_on;
             if (std::find(result.delivered_to.begin(), result.delivered_to.end(), owner.address) ==
@@ -137,10 +141,16 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
               result.delivered_to.push_back(owner.address);
             break;
           case Disposition::Deferred:
-            if (!merge.deferred) merge.deferred = item;
+            if (!merge.deferred) {
+              merge.deferred = item;
+              merge.deferred_via = to_string(transport);
+            }
             break;
           case Disposition::Failed:
-            if (!merge.failed) merge.failed = item;
+            if (!merge.failed) {
+              merge.failed = item;
+              merge.failed_via = to_string(transport);
+            }
             break;
         }
       }
@@ -160,6 +170,9 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
         result.reason = decided->reason;
         result.remote_mta = decided->remote_mta;
         result.diagnostic = decided->diagnostic;
+        result.transport = merge.deferred ? merge.deferred_via
+                           : merge.failed ? merge.failed_via
+                                          : merge.delivered_via;
       } else {
         result.disposition = Disposition::Delivered;  // every copy was delivered before
         result.reason = "2.0.0 delivered";

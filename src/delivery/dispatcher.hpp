@@ -42,6 +42,9 @@ struct RecipientResult {
   std::string reason;
   std::string remote_mta;  // of the copy that decided it (agent.hpp)
   std::string diagnostic;
+  // The transport of the copy that decided it ("maildir", "lmtp", "smtp"; "" when no copy was
+  // tried now): the tracking log tells a local DELIVER from a SEND by it.
+  std::string transport;
   bool relayed = false;        // some copy went to a next hop without DSN
   bool dsn_passed_on = false;  // every copy delivered went to a next hop that reports success
   std::vector<std::string> delivered_to;  // including those delivered in earlier attempts

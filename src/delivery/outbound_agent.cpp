@@ -15,6 +15,7 @@
 #include "dns/delivery_failure.hpp"
 #include "dns/mx_plan.hpp"
 #include "dns/resolver.hpp"
+#include "journal/protocol_log.hpp"
 #include "net/body_source.hpp"
 #include "net/smtp_client.hpp"
 #include "net/tls_client.hpp"
@@ -259,6 +260,7 @@ class OutboundAgent::Impl {
       o.session.allow_plaintext_auth = d.relayhost_plaintext_auth;
     }
     o.tls_context = tls_.get();
+    if (d.protocol_log) attach_protocol_log(o, lmtp);
     using S = smtp::ClientState;
     auto set = [&o](S s, std::uint32_t v) { o.timeouts_s[static_cast<std::size_t>(s)] = v; };
     set(S::Connecting, d.connect_timeout_s);
@@ -272,6 +274,34 @@ class OutboundAgent::Impl {
     set(S::EndOfData, d.data_done_timeout_s);
     set(S::Quit, d.quit_timeout_s);
     return o;
+  }
+
+  // The outbound side of the protocol log: the client's transcript (AUTH already masked, bodies
+  // already "<message, N octets>") with the connection's ends and close.
+  static void attach_protocol_log(net::SmtpClientOptions& o, bool lmtp) {
+    auto* writer = journal::installed_writer();
+    if (!writer) return;
+    auto trace = std::make_shared<journal::ProtocolTrace>(
+        writer, lmtp ? "outbound-lmtp" : "outbound", journal::next_outbound_session_id());
+    o.on_connect = [trace](const std::string& local, const std::string& remote) {
+      trace->set_endpoints(local, remote);
+      trace->connect();
+    };
+    o.on_close = [trace] { trace->disconnect(); };
+    o.transcript = [trace](const net::TranscriptLine& line) {
+      using D = net::TranscriptLine::Direction;
+      switch (line.direction) {
+        case D::Sent:
+          trace->sent_command(line.text);
+          break;
+        case D::Received:
+          trace->received(line.text);
+          break;
+        case D::Info:
+          if (line.text.rfind("connected to ", 0) != 0) trace->info(line.text);
+          break;
+      }
+    };
   }
 
   bool is_own_endpoint(const Endpoint& ep) const {

@@ -4,6 +4,7 @@
 
 #include <type_traits>
 
+#include "journal/protocol_log.hpp"
 #include "net/transport.hpp"
 
 namespace mailroom::net {
@@ -26,6 +27,7 @@ class SmtpClient::Connection {
                                                      std::string_view name) = 0;
   virtual SSL* tls_handle() = 0;
   virtual bool nagle_off() = 0;
+  virtual std::string local_endpoint() = 0;  // "ip:port"; "" for a UNIX socket
   virtual void close() = 0;
   virtual void cancel() = 0;
 };
@@ -55,6 +57,14 @@ class SmtpClient::ConnectionOf final : public SmtpClient::Connection {
       return false;
     }
   }
+  std::string local_endpoint() override {
+    if constexpr (std::is_same_v<Socket, asio::ip::tcp::socket>) {
+      std::error_code ec;
+      auto ep = transport_.socket().local_endpoint(ec);
+      if (!ec) return journal::endpoint_text(ep.address().to_string(), ep.port());
+    }
+    return "";
+  }
   void close() override { transport_.close(); }
   void cancel() override { transport_.cancel(); }
 
@@ -72,6 +82,10 @@ bool SmtpClient::nagle_off() const { return conn_ && conn_->nagle_off(); }
 void SmtpClient::close() {
   deadline_.disarm();
   if (conn_) conn_->close();
+  if (connected_ && !close_noted_ && options_.on_close) {
+    close_noted_ = true;
+    options_.on_close();
+  }
   connected_ = false;
 }
 
@@ -158,6 +172,15 @@ asio::awaitable<bool> SmtpClient::connect() {
     co_return false;
   }
   connected_ = true;
+  if (options_.on_connect) {
+    std::string local = endpoint_.unix_path;
+    std::string remote = local;
+    if (endpoint_.kind == ClientEndpoint::Kind::Tcp) {
+      local = conn_->local_endpoint();
+      remote = journal::endpoint_text(endpoint_.tcp.address().to_string(), endpoint_.tcp.port());
+    }
+    options_.on_connect(local, remote);
+  }
   note(TranscriptLine::Direction::Info, "connected to " + endpoint_.description());
   co_return true;
 }

@@ -53,6 +53,10 @@ struct SmtpClientOptions {
   std::array<std::uint32_t, smtp::kClientStateCount> timeouts_s = smtp::kDefaultTimeoutsS;
   std::size_t body_chunk_bytes = 65536;  // reads from the BodySource; BDAT chunk size
   std::function<void(const TranscriptLine&)> transcript;
+  // The connection's ends once connected ("ip:port", or the socket path) and its close: the
+  // protocol log's connect and disconnect lines (journal/protocol_log).
+  std::function<void(const std::string& local, const std::string& remote)> on_connect;
+  std::function<void()> on_close;
 };
 
 // What a raw exchange brought back.
@@ -144,6 +148,7 @@ class SmtpClient {
   std::optional<TlsPeerReport> tls_;
   std::optional<std::vector<std::string>> banner_;
   bool raw_mode_ = false;
+  bool close_noted_ = false;
   smtp::ReplyParser raw_parser_;
 
   // The message being sent.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "bounce/dsn.hpp"
+#include "journal/tracking_event.hpp"
 
 namespace mailroom::queue {
 
@@ -91,6 +92,15 @@ std::optional<std::string> OnlineAdmin::execute(const AdminCommand& c) {
         break;
     }
     round_.remove_message(removed);
+    journal::TrackingEvent e;
+    e.event = "DELETE";
+    e.id = c.message_id;
+    e.sender = removed.envelope.sender;
+    for (std::size_t i = 0; i < removed.states.size(); ++i)
+      if (!removed.states[i].is_final())
+        e.recipients.push_back(removed.envelope.recipients[i].address);
+    e.reply = "deleted by the administrator";
+    journal::record(std::move(e));
     return "0 " + c.message_id + ": deleted";
   }
   std::string result;
@@ -106,6 +116,14 @@ std::optional<std::string> OnlineAdmin::execute(const AdminCommand& c) {
       try {
         db_.apply(updates);  // durable before the DSN is acted upon
         copy.has_rows = copy.has_rows || !updates.empty();
+        for (auto i : changed) {
+          journal::TrackingEvent e;
+          e.event = "FAIL";
+          e.id = copy.envelope.id;
+          e.recipient = copy.envelope.recipients[i].address;
+          e.reply = copy.states[i].reason;
+          journal::record(std::move(e));
+        }
         r = std::move(copy);
         result = "0 " + c.message_id + ": returned to sender (" + std::to_string(changed.size()) +
                  " recipient(s))";

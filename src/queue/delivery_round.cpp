@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "bounce/dsn.hpp"
+#include "journal/tracking_event.hpp"
 #include "util/metrics.hpp"
 #include "util/posix_file.hpp"
 
@@ -23,6 +24,30 @@ std::optional<bounce::DsnAction> owed_dsn(const RecipientState& s) {
   if (s.status == RecipientStatus::Delivered)
     return s.relayed ? bounce::DsnAction::Relayed : bounce::DsnAction::Delivered;
   return std::nullopt;
+}
+
+// One tracking-log event for a recipient's outcome (journal/tracking_event.hpp).
+void track_outcome(const Envelope& env, const delivery::RecipientResult& r, const RecipientState& s,
+                   bool expired, bool retry_scheduled) {
+  journal::TrackingEvent e;
+  e.id = env.id;
+  e.recipient = env.recipients.at(r.index).address;
+  e.next_hop = r.remote_mta.empty() ? r.transport : r.remote_mta;
+  e.reply = r.diagnostic.empty() ? s.reason : r.diagnostic;
+  switch (r.disposition) {
+    case delivery::Disposition::Delivered:
+      e.event = r.transport == "smtp" ? "SEND" : "DELIVER";
+      break;
+    case delivery::Disposition::Failed:
+      e.event = "FAIL";
+      break;
+    case delivery::Disposition::Deferred:
+      e.event = expired ? "EXPIRE" : "DEFER";
+      if (expired) e.reply = s.reason;
+      if (retry_scheduled) e.retry_at_unix = s.next_attempt_unix;
+      break;
+  }
+  journal::record(std::move(e));
 }
 
 }  // namespace
@@ -90,6 +115,7 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
     s.reason = r.reason;
     s.remote_mta = r.remote_mta;
     s.diagnostic = r.diagnostic;
+    bool expired = false;
     switch (r.disposition) {
       case delivery::Disposition::Delivered:
         s.status = RecipientStatus::Delivered;
@@ -106,6 +132,7 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
         break;
       case delivery::Disposition::Deferred:
         if (policy_.expired(env.arrival_unix, now)) {
+          expired = true;
           s.status = RecipientStatus::Failed;
           s.reason = "4.4.7 message expired in the queue; last error: " + r.reason;
           s.notified = !bounce::wants_dsn(env.sender, rcpt, bounce::DsnAction::Failed);
@@ -123,6 +150,8 @@ void DeliveryRound::apply_outcomes(Work& w, const delivery::JobResult& result, s
                                    .with({});
       residence.observe(static_cast<double>(now - env.arrival_unix));
     }
+    track_outcome(env, r, s, expired,
+                  s.status == RecipientStatus::Deferred && s.next_attempt_unix > now);
     spdlog::info("queue: id={} to=<{}> status={} attempts={} reason=\"{}\"", env.id, rcpt.address,
                  to_string(s.status), s.attempts, s.reason);
     w.changed.push_back(r.index);
@@ -219,6 +248,16 @@ void DeliveryRound::notify(Work& w, std::int64_t now) {
       spdlog::error("queue: id={} DSN not queued: {}; retrying later", env.id, ec.message());
       w.record.hold_until = now + kHoldAfterErrorS;
       continue;
+    }
+    {
+      journal::TrackingEvent e;
+      e.event = "DSN";
+      e.id = env.id;
+      e.dsn_id = req.dsn_id;
+      e.kind = bounce::to_string(kind);
+      e.sender = env.sender;
+      for (auto i : covered) e.recipients.push_back(env.recipients[i].address);
+      journal::record(std::move(e));
     }
     spdlog::info("queue: id={} dsn={} action={} to=<{}> recipients={}", env.id, req.dsn_id,
                  bounce::to_string(kind), env.sender, covered.size());

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "directory/directory.hpp"
+#include "journal/log_writer.hpp"
 #include "net/tls_context.hpp"
 #include "queue/runtime.hpp"
 #include "server/control_files.hpp"
@@ -53,6 +54,21 @@ void raise_fd_limit() {
     rl.rlim_cur = rl.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &rl);
   }
+}
+
+std::unique_ptr<journal::LogWriter> make_log_writer(const config::Config& cfg) {
+  bool protocol = cfg.delivery.protocol_log;
+  for (auto& l : cfg.listeners) protocol |= l.protocol_log;
+  if (!protocol && !cfg.log.tracking) return nullptr;
+  journal::LogOptions o;
+  o.directory = cfg.log_dir();
+  o.tracking = cfg.log.tracking;
+  o.max_file_bytes = cfg.log.max_file_bytes;
+  o.rotate_interval_s = cfg.log.rotate_interval_s;
+  o.max_age_days = cfg.log.max_age_days;
+  o.max_total_bytes = cfg.log.max_total_bytes;
+  o.queue_lines = cfg.log.queue_lines;
+  return std::make_unique<journal::LogWriter>(std::move(o));
 }
 
 // server/shutdown.hpp steps 1-3, then the end of the event loop.
@@ -107,6 +123,13 @@ int run_server(const config::Config& cfg, std::function<config::Config()> reload
     write_pid_file(cfg.server.data_dir);
     pid_written = true;
     drop_privileges(cfg);
+
+    // The protocol and tracking logs' writer: running before the first event, gone after the last.
+    auto log_writer = make_log_writer(cfg);
+    journal::install_writer(log_writer.get());
+    struct Uninstall {
+      ~Uninstall() { journal::install_writer(nullptr); }
+    } uninstall;
 
     notify_status("recovering the queue");
     auto queue = queue::QueueRuntime::start(cfg, directory);

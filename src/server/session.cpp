@@ -33,6 +33,12 @@ std::string remote_ip(const asio::ip::tcp::socket& s) {
   return ec ? "unknown" : ip_text(ep.address());
 }
 
+std::string endpoint_of(const asio::ip::tcp::socket& s, bool remote) {
+  std::error_code ec;
+  auto ep = remote ? s.remote_endpoint(ec) : s.local_endpoint(ec);
+  return ec ? "" : journal::endpoint_text(ip_text(ep.address()), ep.port());
+}
+
 std::string local_ip(const asio::ip::tcp::socket& s) {
   std::error_code ec;
   auto ep = s.local_endpoint(ec);
@@ -60,6 +66,11 @@ Session::Session(asio::ip::tcp::socket socket, std::shared_ptr<const ListenerRun
   rt_.metrics->sessions_open.add(1);
   rt_.counts.per_client_ip[client_ip_]++;
   rt_.sessions.add(this);
+  if (rt_.listener.protocol_log) {
+    trace_ = journal::ProtocolTrace(journal::installed_writer(), rt_.listener.name, id_);
+    trace_.set_endpoints(endpoint_of(transport_.socket(), false),
+                         endpoint_of(transport_.socket(), true));
+  }
 }
 
 Session::~Session() {
@@ -91,6 +102,7 @@ asio::awaitable<void> Session::watchdog() {
     if (shutting_down_ && awaiting_command_) {
       spdlog::info("session={} client={} event=shutdown_close", id_, client_ip_);
       writing_ = true;
+      trace_.sent(smtp::replies::shutting_down(rt_.cfg.server.hostname).wire());
       co_await transport_.write_all(smtp::replies::shutting_down(rt_.cfg.server.hostname).wire());
       close("shutdown");
       break;
@@ -102,6 +114,7 @@ asio::awaitable<void> Session::watchdog() {
     // Tell a client that is waiting on us why we hang up; one that stopped reading gets nothing.
     if (reading_ && !writing_) {
       writing_ = true;
+      trace_.sent(smtp::replies::timeout(rt_.cfg.server.hostname).wire());
       co_await transport_.write_all(smtp::replies::timeout(rt_.cfg.server.hostname).wire());
     }
     close("timeout");
@@ -113,6 +126,7 @@ void Session::close(const std::string& why) {
   if (closing_) return;
   closing_ = true;
   spdlog::debug("session={} event=close reason={}", id_, why);
+  trace_.disconnect(why);
   transport_.close();
   watchdog_timer_.cancel();
   auth_delay_timer_.cancel();
@@ -121,7 +135,9 @@ void Session::close(const std::string& why) {
 
 void Session::reply(const smtp::Reply& r) {
   rt_.metrics->reply(r.code);
-  out_ += r.wire();
+  const auto wire = r.wire();
+  trace_.sent(wire);
+  out_ += wire;
   unflushed_replies_++;
   if (r.code >= 400 && r.code != 421) errors_++;
   if (r.code >= 400) {
@@ -218,6 +234,7 @@ asio::awaitable<void> Session::run() {
 
   spdlog::info("session={} event=connect client={} listener={}", id_, client_ip_,
                rt_.listener.name);
+  trace_.connect();
   // Connection-level refusals happen before any TLS work, so they cost almost nothing.
   if (shutting_down_) {
     co_await reply_now(smtp::replies::shutting_down(rt_.cfg.server.hostname));
@@ -237,6 +254,7 @@ asio::awaitable<void> Session::run() {
           rt_.tls != nullptr && !(co_await transport_.start_tls(*rt_.tls, net::TlsRole::Server));
       if (ready) {
         rt_.metrics->tls_ok.inc();
+        trace_.info("TLS established: " + transport_.tls_description());
       } else {
         rt_.metrics->tls_failed.inc();
         spdlog::info("session={} event=tls_failed implicit=1", id_);
@@ -259,6 +277,7 @@ asio::awaitable<void> Session::serve_commands() {
   while (!closing_) {
     auto line = co_await read_line();
     if (!line) break;
+    trace_.received_command(line->text);
     if (line->too_long) {
       reply(smtp::replies::line_too_long());
     } else if (smtp::contains_forbidden_bytes(line->text)) {

@@ -22,11 +22,13 @@
 #include <optional>
 #include <string>
 
+#include "journal/protocol_log.hpp"
 #include "net/transport.hpp"
 #include "queue/queue.hpp"
 #include "server/listener_runtime.hpp"
 #include "smtp/bdat.hpp"
 #include "smtp/command.hpp"
+#include "smtp/header_field_capture.hpp"
 #include "smtp/line_buffer.hpp"
 #include "smtp/mail_args.hpp"
 #include "smtp/missing_header_fields.hpp"
@@ -47,6 +49,7 @@ struct Transaction {
   bool bdat_failed = false;  // a chunk was refused: refuse the rest, consume their bytes
   // Authenticated submission (RFC 6409 8): Date and Message-ID added when missing.
   std::unique_ptr<smtp::MissingHeaderFields> submission_fixups;
+  smtp::HeaderFieldCapture message_id{"Message-ID"};  // for the tracking log's RECEIVE
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -125,6 +128,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string id_;
   std::string client_ip_;
   std::string local_ip_;  // ours on this connection: postmaster@[local_ip_] is local
+  // The protocol log's view of this session: a no-op unless the listener has protocol_log on.
+  journal::ProtocolTrace trace_;
   smtp::LineBuffer lines_;
   std::string out_;
 

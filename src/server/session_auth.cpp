@@ -65,6 +65,7 @@ asio::awaitable<std::optional<std::string>> Session::auth_response(std::optional
     reply(prompt);
     auto line = co_await read_line();
     if (!line) co_return std::nullopt;
+    trace_.received_secret(line->text.size());  // a credential: never its bytes (RFC 4954 4)
     if (line->too_long) {
       reply(smtp::replies::line_too_long());
       co_return std::nullopt;

@@ -164,6 +164,7 @@ asio::awaitable<void> Session::on_starttls(const smtp::Command& cmd) {
   log_state(state_.tls_started());
   auth_user_.clear();
   rt_.metrics->tls_ok.inc();
+  trace_.info("TLS established: " + transport_.tls_description());
   spdlog::info("session={} client={} event=starttls tls=\"{}\"", id_, client_ip_,
                transport_.tls_description());
 }

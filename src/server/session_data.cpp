@@ -8,6 +8,8 @@
 // BDAT whose chunk size cannot be read is answered 421 and the connection closed.
 #include <spdlog/spdlog.h>
 
+#include "journal/protocol_log.hpp"
+#include "journal/tracking_event.hpp"
 #include "server/async_bridge.hpp"
 #include "server/session.hpp"
 #include "smtp/bdat.hpp"
@@ -92,6 +94,7 @@ std::unique_ptr<queue::IncomingMessage> Session::begin_message(std::error_code& 
 }
 
 std::error_code Session::append_body(queue::IncomingMessage& msg, std::string_view bytes) {
+  tx_.message_id.feed(bytes);
   if (!tx_.submission_fixups) return msg.append(bytes);
   std::string out;
   tx_.submission_fixups->feed(bytes, out);
@@ -110,6 +113,21 @@ asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMes
   const auto size = msg->size();
   const auto rcpts = msg->envelope.recipients.size();
   const auto sender = msg->envelope.sender;
+  journal::TrackingEvent received;
+  received.event = "RECEIVE";
+  received.id = id;
+  received.client = client_ip_;
+  received.listener = rt_.listener.name;
+  received.auth_user = auth_user_;
+  received.size = size;
+  received.sender = sender;
+  for (const auto& r : msg->envelope.recipients) received.recipients.push_back(r.address);
+  received.message_id = tx_.message_id.value();
+  if (tx_.submission_fixups && tx_.submission_fixups->added_message_id())
+    received.message_id = spool::message_id_header_value(id, rt_.cfg.server.hostname);
+  // Stamped before the commit: once it is durable the queue may deliver (and log that) before
+  // this coroutine resumes, and RECEIVE must not sort after the DELIVER it made possible.
+  received.unix_ms = journal::unix_ms_now();
   const auto commit_started = Clock::now();
   auto [ec] = co_await async_commit(transport_.socket().get_executor(), rt_.queue, std::move(msg));
   rt_.metrics->commit_seconds.observe(
@@ -125,6 +143,7 @@ asio::awaitable<void> Session::commit_message(std::unique_ptr<queue::IncomingMes
     co_return;
   }
   messages_++;
+  journal::record(std::move(received));
   rt_.metrics->messages_accepted.inc();
   rt_.metrics->message_bytes.inc(size);
   spdlog::info("session={} client={} msgid={} event=queued from=<{}> nrcpt={} size={}", id_,
@@ -158,6 +177,7 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
     auto [ec, data] = co_await transport_.read_available();
     reading_ = false;
     if (ec || data.empty()) {
+      trace_.received_octets("message, ", reader.size());
       spdlog::info("session={} client={} event=data_aborted bytes={}", id_, client_ip_,
                    reader.size());
       close("connection lost during DATA");
@@ -172,6 +192,7 @@ asio::awaitable<void> Session::on_data(const smtp::Command& cmd) {
       co_return;
     }
   }
+  trace_.received_octets("message, ", reader.size());  // content is never logged
   if (reader.bare_newline()) {
     rt_.metrics->rejected("bare_newline");
     reply(smtp::replies::bare_newline());
@@ -222,6 +243,7 @@ asio::awaitable<Session::ChunkRead> Session::read_chunk(std::uint64_t n, const C
     if (n > 0 && enforce_rate && data_rate_too_low(started, total - n))
       co_return ChunkRead::TooSlow;
   }
+  trace_.received_octets("", total);  // chunk content is never logged
   co_return ChunkRead::Done;
 }
 
