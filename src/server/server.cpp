@@ -131,7 +131,7 @@ int run_server(const config::Config& cfg, std::function<config::Config()> reload
       ~Uninstall() { journal::install_writer(nullptr); }
     } uninstall;
 
-    notify_status("recovering the queue");
+    notify_status("opening the queue");
     auto queue = queue::QueueRuntime::start(cfg, directory);
     asio::thread_pool blocking_pool(2);
     ConnectionCounts counts;
@@ -162,7 +162,8 @@ int run_server(const config::Config& cfg, std::function<config::Config()> reload
     asio::co_spawn(io, reload_on_hangup(hangups, reloader), asio::detached);
     spdlog::info("event=started hostname={} data_dir={}", cfg.server.hostname, cfg.server.data_dir);
     // Every acceptor is listening (connections already queue in the kernel's backlog), the queue
-    // has recovered and the signal handler is in place: a client connecting now gets its banner.
+    // takes new mail (its backlog is read back beside it) and the signal handler is in place: a
+    // client connecting now gets its banner.
     notify_status(fmt::format("accepting mail on {} listener(s)", cfg.listeners.size()));
     notify_ready();
     io.run();  // until every session has ended after a signal

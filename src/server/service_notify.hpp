@@ -2,8 +2,9 @@
 // stands, through sd_notify(3) from libsystemd.
 //
 //   notify_ready()      READY=1: every listener is bound and listening, privileges are dropped
-//                       and the queue has recovered its messages, so a connection made now is
-//                       answered (after a reload: the new configuration is in force).
+//                       and the queue takes new mail (its backlog may still be being read back,
+//                       queue/runtime.hpp), so a connection made now is answered (after a
+//                       reload: the new configuration is in force).
 //   notify_reloading()  RELOADING=1 (with MONOTONIC_USEC, as Type=notify-reload wants): a
 //                       configuration reload has begun; call notify_ready() when it is done.
 //   notify_stopping()   STOPPING=1: shutdown has begun (server/shutdown.hpp step 1).
