@@ -68,7 +68,8 @@ void add_probe(CLI::App& app) {
   probe->add_option("--dns", o.dns_servers, "DNS server IP[:PORT] (default: /etc/resolv.conf)")
       ->allow_extra_args(false);
   probe->add_option("--ehlo", o.ehlo_name, "name to give with EHLO (default: this host's name)");
-  probe->add_option("--from", o.from, "MAIL FROM address (default: the --user address, else probe@<ehlo name>)");
+  probe->add_option("--from", o.from,
+                    "MAIL FROM address (default: the --user address, else probe@<ehlo name>)");
   probe->add_option("--to", o.to, "RCPT TO address (repeatable; default: postmaster@<target>)")
       ->allow_extra_args(false);
   probe->add_flag("--send", o.send, "send a test message (DATA) instead of RSET after RCPT");

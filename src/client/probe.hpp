@@ -33,9 +33,9 @@ struct ProbeOptions {
   bool all_mx = false;                   // probe every MX host, not only the preferred one
   std::vector<std::string> dns_servers;  // empty: /etc/resolv.conf
   std::string ehlo_name;                 // default: this machine's host name
-  std::string from;                      // MAIL FROM; default --user when an address, else probe@<ehlo name>
-  std::vector<std::string> to;           // RCPT TO; default postmaster@<domain or host>
-  bool send = false;                     // DATA a test message instead of RSET
+  std::string from;             // MAIL FROM; default --user when an address, else probe@<ehlo name>
+  std::vector<std::string> to;  // RCPT TO; default postmaster@<domain or host>
+  bool send = false;            // DATA a test message instead of RSET
   enum class Tls { Auto, Require, None } tls = Tls::Auto;
   bool tls_on_connect = false;  // implicit TLS (port 465)
   std::string ca_file;          // extra trust anchors for the certificate check
