@@ -3,12 +3,14 @@ open relay), scripted misbehaving peers, seed 004's inspecting firewall and a pr
 every failure class provoked, its step, its likely causes and its exit status asserted; --json
 checked against docs/json/probe.schema.json."""
 import json
+import subprocess
 
 import pytest
 
 from dns_support import DnsServer
+from postfix_support import PrivatePostfix
 from remote_support import RemoteServer
-from tester_support import (InspectingProxy, PostfixServer, ScriptedServer, check_schema,
+from tester_support import (InspectingProxy, ScriptedServer, check_schema,
                             postfix_available, run_mailroom, smtp_script, starttls_then)
 from conftest import free_port
 
@@ -160,19 +162,28 @@ def test_closed_relay_and_security_checks_pass(srv):
 
 
 @pytest.mark.skipif(not postfix_available(), reason="needs root and postfix")
-def test_probe_and_send_against_private_postfix():
-    pf = PostfixServer().start()
+def test_probe_and_send_against_private_postfix(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                    "/CN=postfix.test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    # Relay refused even from loopback (no permit_mynetworks), as an MX answers the internet.
+    port = free_port()
+    pf = PrivatePostfix("tester", [("127.0.0.1", port, {})], mailboxes=["kate@postfix.test"],
+                        main={"smtpd_relay_restrictions": "reject_unauth_destination"},
+                        cert=str(cert), key=str(key)).start()
     try:
-        r = probe(f"127.0.0.1:{pf.port}", "--to", "kate@postfix.test")
+        r = probe(f"127.0.0.1:{port}", "--to", "kate@postfix.test")
         assert r.returncode == 0, r.stdout
         assert "ESMTP Postfix" in r.stdout
         assert "OK    STARTTLS" in r.stdout
-        r = probe(f"127.0.0.1:{pf.port}", "--to", "nobody@postfix.test")
+        r = probe(f"127.0.0.1:{port}", "--to", "nobody@postfix.test")
         assert r.returncode == 10
         assert "550 5.1.1" in r.stdout
-        r = probe(f"127.0.0.1:{pf.port}", "--to", "someone@elsewhere.test")
+        r = probe(f"127.0.0.1:{port}", "--to", "someone@elsewhere.test")
         assert r.returncode == 10 and "Relay access denied" in r.stdout
-        s = run_mailroom("send", "--server", f"127.0.0.1:{pf.port}", "--ehlo", "client.test",
+        s = run_mailroom("send", "--server", f"127.0.0.1:{port}", "--ehlo", "client.test",
                          "--from", "chris@contoso.test", "--to", "kate@postfix.test", "--tls",
                          "--pipeline")
         assert s.returncode == 0, s.stdout

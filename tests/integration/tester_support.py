@@ -6,8 +6,7 @@
   InspectingProxy(...)     a TCP proxy that rewrites the dialogue the way seed 004's Cisco PIX
                            "fixup smtp" does: banner masked with asterisks, EHLO answered
                            "500 5.5.1 Command unrecognized", extension lines shown as XXXXXXXA
-  PostfixServer(tmp)       a private Postfix 3.x on 127.0.0.1 (machine-facts.md: alternate config
-                           dir, maillog_file, chroot off), virtual Maildir for one domain
+  postfix_available()      whether a private Postfix can run here (postfix_support.PrivatePostfix)
   check_schema(doc, name)  validates a --json document against docs/json/<name>.schema.json
                            (the subset of JSON Schema those files use)
 
@@ -15,12 +14,9 @@ Everything listens on 127.0.0.x only.
 """
 import json
 import os
-import pathlib
-import pwd
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -307,129 +303,9 @@ class InspectingProxy:
         self.stop()
 
 
-# --- a private Postfix ------------------------------------------------------------------------
-
-_MASTER_SERVICES = """\
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
+# --- a private Postfix (postfix_support.PrivatePostfix) ------------------------------------
 
 def postfix_available():
     return os.geteuid() == 0 and shutil.which("postfix") and shutil.which("postconf")
 
 
-class PostfixServer:
-    """A private Postfix on 127.0.0.1:port accepting mail for `domain` (users in `users`) into
-    virtual Maildirs, STARTTLS with a self-signed certificate, relaying nothing."""
-
-    def __init__(self, domain="postfix.test", users=("kate",)):
-        self.base = pathlib.Path(tempfile.mkdtemp(prefix="mailroom-postfix-"))
-        os.chmod(self.base, 0o755)  # the postfix user must traverse it (machine-facts.md)
-        self.port = free_port()
-        self.domain = domain
-        self.conf = self.base / "conf"
-        self.mail = self.base / "mail"
-        self.log = self.base / "postfix.log"
-        for d in ("conf", "queue", "data", "mail"):
-            (self.base / d).mkdir()
-        pf = pwd.getpwnam("postfix")
-        os.chown(self.base / "data", pf.pw_uid, pf.pw_gid)
-        nobody = pwd.getpwnam("nobody")
-        os.chown(self.mail, nobody.pw_uid, nobody.pw_gid)
-        cert, key = self.base / "cert.pem", self.base / "key.pem"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                        "/CN=postfix.test", "-keyout", str(key), "-out", str(cert)],
-                       check=True, capture_output=True)
-        (self.conf / "virtual_mailboxes").write_text(
-            "".join(f"{u}@{domain} {domain}/{u}/\n" for u in users))
-        (self.conf / "main.cf").write_text(f"""\
-compatibility_level = 3.6
-queue_directory = {self.base}/queue
-data_directory = {self.base}/data
-maillog_file = {self.log}
-maillog_file_prefixes = {self.base}
-myhostname = mx.{domain}
-mydestination =
-relay_domains =
-relayhost =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = reject_unauth_destination
-alias_maps =
-alias_database =
-biff = no
-virtual_mailbox_domains = {domain}
-virtual_mailbox_base = {self.mail}
-virtual_mailbox_maps = texthash:{self.conf}/virtual_mailboxes
-virtual_uid_maps = static:{nobody.pw_uid}
-virtual_gid_maps = static:{nobody.pw_gid}
-smtpd_tls_security_level = may
-smtpd_tls_cert_file = {cert}
-smtpd_tls_key_file = {key}
-""")
-        (self.conf / "master.cf").write_text(
-            f"127.0.0.1:{self.port} inet n - n - - smtpd\n" + _MASTER_SERVICES)
-        self._allow_config_dir()
-
-    def _allow_config_dir(self):
-        main_cf = pathlib.Path("/etc/postfix/main.cf")
-        if not main_cf.exists():
-            main_cf.write_text("compatibility_level = 3.6\n")
-        listed = subprocess.run(["postconf", "-h", "alternate_config_directories"],
-                                capture_output=True, text=True).stdout.strip()
-        entries = [e for e in listed.replace(",", " ").split() if e and os.path.isdir(e)]
-        if str(self.conf) not in entries:
-            entries.append(str(self.conf))
-            subprocess.run(["postconf", "-e",
-                            f"alternate_config_directories = {', '.join(entries)}"], check=True)
-
-    def start(self):
-        r = subprocess.run(["postfix", "-c", str(self.conf), "start"], capture_output=True,
-                           text=True, timeout=120)
-        if r.returncode != 0:
-            raise RuntimeError(f"postfix start failed: {r.stderr}\n"
-                               + (self.log.read_text() if self.log.exists() else ""))
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                    if s.recv(512).startswith(b"220"):
-                        s.sendall(b"QUIT\r\n")
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("postfix did not greet:\n" + self.log.read_text())
-
-    def maildir_new(self, user):
-        return self.mail / self.domain / user / "new"
-
-    def stop(self):
-        subprocess.run(["postfix", "-c", str(self.conf), "stop"], capture_output=True,
-                       timeout=60)
-        shutil.rmtree(self.base, ignore_errors=True)
