@@ -42,20 +42,6 @@ smtp::Reply reply_of(const std::vector<std::string>& lines) {
   return r;
 }
 
-std::optional<Step> step_of_command(const std::string& line) {
-  auto verb = util::to_ascii_upper(line.substr(0, line.find(' ')));
-  if (verb == "EHLO" || verb == "LHLO") return Step::Ehlo;
-  if (verb == "HELO") return Step::Helo;
-  if (verb == "STARTTLS") return Step::StartTls;
-  if (verb == "AUTH") return Step::Auth;
-  if (verb == "MAIL") return Step::Mail;
-  if (verb == "RCPT") return Step::Rcpt;
-  if (verb == "DATA" || verb == "BDAT" || verb == ".") return Step::Data;
-  if (verb == "RSET") return Step::Rset;
-  if (verb == "QUIT") return Step::Quit;
-  return std::nullopt;  // body lines, AUTH responses
-}
-
 double ms_between(Transcript::Clock::time_point a, Transcript::Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -182,6 +168,20 @@ void judge(ProbeStep& s) {
 }
 
 }  // namespace
+
+std::optional<Step> step_of_command(const std::string& line) {
+  auto verb = util::to_ascii_upper(line.substr(0, line.find(' ')));
+  if (verb == "EHLO" || verb == "LHLO") return Step::Ehlo;
+  if (verb == "HELO") return Step::Helo;
+  if (verb == "STARTTLS") return Step::StartTls;
+  if (verb == "AUTH") return Step::Auth;
+  if (verb == "MAIL") return Step::Mail;
+  if (verb == "RCPT") return Step::Rcpt;
+  if (verb == "DATA" || verb == "BDAT" || verb == ".") return Step::Data;
+  if (verb == "RSET") return Step::Rset;
+  if (verb == "QUIT") return Step::Quit;
+  return std::nullopt;  // body lines, AUTH responses
+}
 
 void Transcript::add(const net::TranscriptLine& line) {
   entries_.push_back({Clock::now(), line.direction, line.text});

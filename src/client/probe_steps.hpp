@@ -37,6 +37,10 @@ class Transcript {
   Clock::time_point mark_time_;
 };
 
+// The step a client command line stands for (EHLO and LHLO are Ehlo; DATA, BDAT and the final
+// "." are Data); nullopt for message lines and AUTH responses.
+std::optional<Step> step_of_command(const std::string& line);
+
 // The steps since the transcript's mark. `failure` is the client's, if its session failed.
 std::vector<ProbeStep> steps_from_transcript(const Transcript& transcript,
                                              const std::optional<smtp::SessionFailed>& failure);

@@ -5,6 +5,7 @@
 #include "client/diagnosis.hpp"
 #include "client/host_target.hpp"
 #include "client/probe.hpp"
+#include "client/probe_steps.hpp"
 #include "client/reply_meaning.hpp"
 #include "dns/resolver.hpp"
 #include "net/smtp_client.hpp"
@@ -30,21 +31,6 @@ std::string shell_help() {
 namespace {
 
 using Direction = net::TranscriptLine::Direction;
-
-// The step a typed command stands for, for the exit status when the server hangs up on it.
-Step step_of_line(const std::string& line) {
-  std::string verb = util::to_ascii_upper(line.substr(0, line.find(' ')));
-  if (verb == "EHLO" || verb == "LHLO") return Step::Ehlo;
-  if (verb == "HELO") return Step::Helo;
-  if (verb == "STARTTLS") return Step::StartTls;
-  if (verb == "AUTH") return Step::Auth;
-  if (verb == "MAIL") return Step::Mail;
-  if (verb == "RCPT") return Step::Rcpt;
-  if (verb == "DATA" || verb == "BDAT") return Step::Data;
-  if (verb == "RSET") return Step::Rset;
-  if (verb == "QUIT") return Step::Quit;
-  return Step::Banner;
-}
 
 // A 334 challenge decoded, when it is base64 of printable text ("Username:").
 std::optional<std::string> decoded_challenge(const smtp::ReceivedReply& r) {
@@ -119,7 +105,8 @@ class ShellSession::Impl {
     if (owner_.in_data_) return data_line(typed);
     if (!drain()) return false;
     if (!typed.empty() && typed.front() == ':') return helper(typed);
-    last_step_ = step_of_line(typed);
+    // The step the exit status names when the server hangs up on this line.
+    last_step_ = step_of_command(typed).value_or(Step::Banner);
     net::RawExchange x = exchange(typed + "\r\n", true);
     if (!after(x)) return false;
     const int code = x.replies.empty() ? 0 : x.replies.back().reply.code;
