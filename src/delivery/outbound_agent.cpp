@@ -70,6 +70,14 @@ bool went_stale(const net::MessageDelivery& delivery, const net::SmtpClient& cli
          stale_connection_failure(*client.failure());
 }
 
+// The server closed a cached connection while it was idle: nothing of the message was taken,
+// so it goes at once on a new connection rather than waiting for the next retry.
+void drop_stale_connection(net::SmtpClient& client, const std::string& desc) {
+  spdlog::info("delivery: cached connection to {} was closed by the server ({}); opening a new one",
+               desc, client.failure()->reply.summary());
+  client.close();
+}
+
 smtp::BodyType body_type_of(const std::string& name) {
   if (name == "8BITMIME") return smtp::BodyType::EightBitMime;
   if (name == "BINARYMIME") return smtp::BodyType::BinaryMime;
@@ -466,13 +474,7 @@ class OutboundAgent::Impl {
       delivery = co_await client->send(message, body);
       const bool stale = reused && went_stale(delivery, *client);
       if (!stale) break;
-      // The server closed the cached connection while it was idle: nothing of this message was
-      // taken, so it goes at once on a new connection rather than waiting for the next retry.
-      spdlog::info(
-          "delivery: cached connection to {} was closed by the server ({}); opening a "
-          "new one",
-          desc, client->failure()->reply.summary());
-      client->close();
+      drop_stale_connection(*client, desc);
       client = nullptr;
       reused = false;
       key.plaintext_fallback = false;
@@ -629,11 +631,7 @@ class OutboundAgent::Impl {
       delivery = co_await client->send(message, body);
       const bool stale = reused && went_stale(delivery, *client);
       if (!stale) break;
-      spdlog::info(
-          "delivery: cached connection to {} was closed by the server ({}); opening a "
-          "new one",
-          desc, client->failure()->reply.summary());
-      client->close();
+      drop_stale_connection(*client, desc);
       client = nullptr;
       reused = false;
     }
