@@ -10,7 +10,6 @@
 #include "bounce/dsn.hpp"
 #include "journal/tracking_event.hpp"
 #include "util/metrics.hpp"
-#include "util/posix_file.hpp"
 
 namespace mailroom::queue {
 namespace {
@@ -60,7 +59,8 @@ bool is_complete(const MessageRecord& r) {
 
 DeliveryRound::DeliveryRound(spool::QueuePaths paths, std::string hostname, RetryPolicy policy,
                              std::int64_t delay_warning_s, delivery::Dispatcher& dispatcher,
-                             StateDb& db, Queue& queue, SpareFiles& spares)
+                             StateDb& db, Queue& queue, SpareFiles& spares,
+                             GroupCommitter& committer)
     : paths_(std::move(paths)),
       hostname_(std::move(hostname)),
       policy_(policy),
@@ -68,13 +68,14 @@ DeliveryRound::DeliveryRound(spool::QueuePaths paths, std::string hostname, Retr
       dispatcher_(dispatcher),
       db_(db),
       queue_(queue),
-      spares_(spares) {}
+      spares_(spares),
+      committer_(committer) {}
 
 bool DeliveryRound::sync_removals() {
   // A queue file leaves messages/ by a rename (into spare/) or an unlink; until messages/ is
   // fsync'd, a power cut brings it back. Its rows in state.db must outlive that moment: a file
   // back without its rows is a message with every recipient pending, delivered again.
-  if (auto ec = util::fsync_directory(paths_.messages_dir())) {
+  if (auto ec = committer_.sync_messages_dir()) {
     spdlog::error("queue: cannot sync {}: {}; removed messages keep their rows until restart",
                   paths_.messages_dir(), ec.message());
     return false;
@@ -174,7 +175,16 @@ bool DeliveryRound::persist(std::vector<Work>& work) {
     }
     for (auto i : w.changed) updates.push_back({w.record.envelope.id, i, w.record.states[i]});
   }
-  if (recycled && !sync_removals()) removed.clear();
+  // Only rows make waiting necessary: they must outlive a return of the file after a power cut,
+  // or it would read as every recipient pending. A file without rows would come back as it
+  // arrived whether this thread waits or not (the Maildir agent then finds its copy and does not
+  // deliver it twice); the committer's thread fsyncs messages/ at once, or with the batch it is
+  // committing, and waiting would only hold up this round.
+  if (!removed.empty()) {
+    if (!sync_removals()) removed.clear();
+  } else if (recycled) {
+    committer_.request_messages_dir_sync();
+  }
   try {
     db_.apply(updates, removed);
   } catch (const std::exception& e) {

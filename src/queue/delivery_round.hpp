@@ -8,8 +8,9 @@
 // backoff), and
 // then, in this order, so that a state change is durable before anything acts on it:
 //   1. persist: messages whose recipients are all final with no DSN to send are removed (queue
-//      file recycled, messages/ fsync'd, then rows deleted); other changes are written to
-//      state.db in one transaction;
+//      file recycled, messages/ fsync'd, then rows deleted; the fsync is the group committer's
+//      next one, and only a message with rows in state.db waits for it); other changes are
+//      written to state.db in one transaction;
 //   2. notify: DSNs (bounce/dsn.hpp) for final states still un-notified (failed; delivered or
 //      relayed when NOTIFY=SUCCESS), and one delay warning per recipient still deferred
 //      [queue] delay_warning_s after arrival, are built and committed through the queue, like any
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "delivery/dispatcher.hpp"
+#include "queue/group_commit.hpp"
 #include "queue/queue.hpp"
 #include "queue/retry_policy.hpp"
 #include "queue/scheduler.hpp"
@@ -40,7 +42,7 @@ class DeliveryRound {
  public:
   DeliveryRound(spool::QueuePaths paths, std::string hostname, RetryPolicy policy,
                 std::int64_t delay_warning_s, delivery::Dispatcher& dispatcher, StateDb& db,
-                Queue& queue, SpareFiles& spares);
+                Queue& queue, SpareFiles& spares, GroupCommitter& committer);
 
   // Returns, per input record, its new record or nullopt when it left the queue.
   std::vector<std::optional<MessageRecord>> run(std::vector<MessageRecord> records,
@@ -58,7 +60,7 @@ class DeliveryRound {
   };
   void apply_outcomes(Work& w, const delivery::JobResult& result, std::int64_t now);
   bool persist(std::vector<Work>& work);
-  bool sync_removals();  // fsync messages/ after queue files left it
+  bool sync_removals();  // waits for an fsync of messages/ after queue files left it
   void notify(Work& w, std::int64_t now);
   bool delay_warning_due(const MessageRecord& r, std::size_t i, std::int64_t now) const;
   void quarantine(const std::string& id);
@@ -71,6 +73,7 @@ class DeliveryRound {
   StateDb& db_;
   Queue& queue_;
   SpareFiles& spares_;
+  GroupCommitter& committer_;
 };
 
 // True when every recipient is final and every DSN they call for has been queued.

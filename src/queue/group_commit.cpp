@@ -36,6 +36,33 @@ void GroupCommitter::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::error_code GroupCommitter::sync_messages_dir() {
+  std::unique_lock lock(mutex_);
+  if (!stopping_) {
+    // The batch taken after this moment fsyncs messages/ after every change made before it.
+    const auto target = batches_taken_ + 1;
+    dir_sync_wanted_ = true;
+    wake_.notify_one();
+    dir_synced_.wait(lock, [&] { return dir_synced_through_ >= target || stopping_; });
+    if (dir_synced_through_ >= target) return last_dir_result_;
+  }
+  lock.unlock();  // stopped: no batch will come
+  return util::fsync_directory(paths_.messages_dir());
+}
+
+void GroupCommitter::request_messages_dir_sync() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      dir_sync_wanted_ = true;
+      wake_.notify_one();
+      return;
+    }
+  }
+  if (auto ec = sync_messages_dir())  // stopped: no batch will come
+    spdlog::error("queue: cannot sync {}: {}", paths_.messages_dir(), ec.message());
+}
+
 std::uint64_t GroupCommitter::batches() const {
   std::lock_guard lock(mutex_);
   return batches_;
@@ -63,15 +90,26 @@ void GroupCommitter::submit(std::unique_ptr<SpoolingMessage> message, CommitCall
 void GroupCommitter::run() {
   std::vector<Pending> batch;
   for (;;) {
+    bool sync_dir = false;
+    std::uint64_t taken = 0;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-      if (pending_.empty()) return;  // stopping and drained
+      wake_.wait(lock, [&] { return stopping_ || !pending_.empty() || dir_sync_wanted_; });
+      if (pending_.empty() && !dir_sync_wanted_) break;  // stopping and drained
       batch.swap(pending_);
+      sync_dir = std::exchange(dir_sync_wanted_, false);
+      taken = ++batches_taken_;
     }
-    commit_batch(batch);
+    auto dir_result = commit_batch(batch, sync_dir);
     batch.clear();
+    {
+      std::lock_guard lock(mutex_);
+      dir_synced_through_ = taken;
+      last_dir_result_ = dir_result;
+    }
+    dir_synced_.notify_all();
   }
+  dir_synced_.notify_all();  // waiters of a stopped committer sync for themselves
 }
 
 void GroupCommitter::write_file(Pending& p) {
@@ -103,7 +141,7 @@ void GroupCommitter::write_file(Pending& p) {
     p.result = util::last_error();
 }
 
-void GroupCommitter::commit_batch(std::vector<Pending>& batch) {
+std::error_code GroupCommitter::commit_batch(std::vector<Pending>& batch, bool sync_dir_anyway) {
   std::vector<util::SyncPool::Request> syncs;
   std::vector<Pending*> synced;
   for (auto& p : batch) {
@@ -122,10 +160,11 @@ void GroupCommitter::commit_batch(std::vector<Pending>& batch) {
     syncs.push_back({p.fd, true});
     synced.push_back(&p);
   }
-  if (!syncs.empty()) {
+  std::error_code dir_result;
+  if (!syncs.empty() || sync_dir_anyway) {
     syncs.push_back({messages_dir_fd_, false});
     auto results = sync_pool_.sync_all(syncs);
-    std::error_code dir_result = results.back();
+    dir_result = results.back();
     for (std::size_t i = 0; i < synced.size(); ++i) {
       synced[i]->result = results[i] ? results[i] : dir_result;
     }
@@ -163,6 +202,7 @@ void GroupCommitter::commit_batch(std::vector<Pending>& batch) {
     p.message.reset();
     if (done) done(p.result);
   }
+  return dir_result;
 }
 
 }  // namespace mailroom::queue

@@ -16,6 +16,11 @@
 // A failure of one file (ENOSPC, EIO) fails only that message and removes its file; a failure of
 // the directory fsync fails the whole batch. Callbacks run on this thread and must not block.
 // After the callbacks the committed messages go to `on_committed` (the scheduler), once per batch.
+//
+// The same fsync of messages/ makes files that left it (delivered, deleted) durably gone: the
+// delivery side asks for it with sync_messages_dir() instead of paying one fsync of its own per
+// round, so a busy server's removals ride on the commits it makes anyway (bench/ANALYSIS.md,
+// issue 10). Never: a caller told "synced" before an fsync that began after its request ended.
 #pragma once
 
 #include <condition_variable>
@@ -53,6 +58,13 @@ class GroupCommitter {
   // Commits what is pending, then joins the thread. Later submits fail with ECANCELED.
   void stop();
 
+  // Makes every change to messages/ made before the call durable: waits for the next fsync of
+  // messages/ (the next batch's, or one of its own when nothing is being committed) and returns
+  // its result. After stop() it syncs the directory itself.
+  std::error_code sync_messages_dir();
+  // The same without waiting: the fsync happens soon, with the next batch or alone.
+  void request_messages_dir_sync();
+
   // Statistics, for logs and tests.
   std::uint64_t batches() const;
   std::uint64_t committed() const;
@@ -68,7 +80,8 @@ class GroupCommitter {
     bool renamed = false;
   };
   void run();
-  void commit_batch(std::vector<Pending>& batch);
+  // Returns the result of its fsync of messages/ (none when nothing was written and no one asked).
+  std::error_code commit_batch(std::vector<Pending>& batch, bool sync_dir_anyway);
   void write_file(Pending& p);
 
   spool::QueuePaths paths_;
@@ -80,6 +93,12 @@ class GroupCommitter {
   std::condition_variable wake_;
   std::vector<Pending> pending_;
   bool stopping_ = false;
+  // Directory syncs asked for: a request waits for the batch taken after it (generation numbers).
+  bool dir_sync_wanted_ = false;
+  std::uint64_t batches_taken_ = 0;
+  std::uint64_t dir_synced_through_ = 0;  // batches up to this one are done
+  std::error_code last_dir_result_;
+  std::condition_variable dir_synced_;
   std::uint64_t batches_ = 0;
   std::uint64_t committed_ = 0;
   std::thread thread_;

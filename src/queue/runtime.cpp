@@ -118,7 +118,7 @@ class QueueRuntimeImpl final : public QueueRuntime {
         *router_, std::move(agents), delivery::DispatcherOptions{cfg_.delivery.max_hops});
     round_ = std::make_unique<DeliveryRound>(paths_, cfg_.server.hostname, RetryPolicy(cfg_.queue),
                                              cfg_.queue.delay_warning_s, *dispatcher_, *db_,
-                                             *queue_, *spares_);
+                                             *queue_, *spares_, *committer_);
     admin_ = std::make_unique<OnlineAdmin>(scheduler_, *db_, *round_, options_.clock, [this] {
       if (outbound_) outbound_->end_rests();
     });
