@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "journal/json_line.hpp"
 #include "journal/log_writer.hpp"
 #include "journal/protocol_log.hpp"
 
@@ -12,40 +13,40 @@ using nlohmann::json;
 LogSpec tracking_log_spec() { return LogSpec{"tracking", "jsonl", "", true}; }
 
 std::string tracking_loss_note(std::uint64_t lost, std::int64_t now_unix) {
-  json j;
-  j["time"] = iso_time_ms(now_unix * 1000);
-  j["event"] = "LOST";
-  j["lost"] = lost;
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  return JsonLine()
+      .add("event", "LOST")
+      .add("lost", lost)
+      .add("time", iso_time_ms(now_unix * 1000))
+      .finish();
 }
 
 std::string format_tracking_line(const TrackingEvent& e) {
-  json j;
-  j["time"] = e.time_text.empty() ? iso_time_ms(e.unix_ms) : e.time_text;
-  j["event"] = e.event;
-  j["id"] = e.id;
-  auto put = [&j](const char* key, const std::string& v) {
-    if (!v.empty()) j[key] = v;
+  // Keys in ascending order (json_line.hpp); empty fields that do not apply are left out.
+  JsonLine j;
+  auto put = [&j](std::string_view key, const std::string& v) {
+    if (!v.empty()) j.add(key, v);
   };
-  put("client", e.client);
-  put("listener", e.listener);
   put("auth_user", e.auth_user);
-  if (e.event == "RECEIVE") j["size"] = e.size;
+  put("client", e.client);
+  put("dsn_id", e.dsn_id);
+  j.add("event", e.event);
+  j.add("id", e.id);
+  put("kind", e.kind);
+  put("listener", e.listener);
   put("message_id", e.message_id);
-  if (e.event == "RECEIVE" || !e.sender.empty()) j["sender"] = e.sender;
-  if (!e.recipients.empty()) j["recipients"] = e.recipients;
-  put("recipient", e.recipient);
   put("next_hop", e.next_hop);
+  put("recipient", e.recipient);
+  if (!e.recipients.empty()) j.add("recipients", e.recipients);
   put("reply", e.reply);
   if (e.retry_at_unix) {
-    j["retry_at"] = iso_time_ms(e.retry_at_unix * 1000);
-  } else if (!e.retry_at_text.empty()) {
-    j["retry_at"] = e.retry_at_text;
+    j.add("retry_at", iso_time_ms(e.retry_at_unix * 1000));
+  } else {
+    put("retry_at", e.retry_at_text);
   }
-  put("dsn_id", e.dsn_id);
-  put("kind", e.kind);
-  // Addresses and replies come from clients and peers: invalid UTF-8 is replaced, not thrown on.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  if (e.event == "RECEIVE" || !e.sender.empty()) j.add("sender", e.sender);
+  if (e.event == "RECEIVE") j.add("size", e.size);
+  j.add("time", e.time_text.empty() ? iso_time_ms(e.unix_ms) : e.time_text);
+  return j.finish();
 }
 
 std::optional<TrackingEvent> parse_tracking_line(std::string_view line) {
