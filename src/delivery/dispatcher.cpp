@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <optional>
 
@@ -24,6 +25,33 @@ const char* to_string(Disposition d) {
 }
 
 namespace {
+
+// One agent's metrics, looked up once: a batch then costs atomic adds, not a registry lookup
+// and a label vector per copy.
+struct AgentMetrics {
+  util::Histogram* latency;
+  util::Counter* attempts[3];  // by Disposition
+};
+
+const AgentMetrics& agent_metrics(Transport transport) {
+  static const auto table = [] {
+    auto& latency = util::metrics().histogram(
+        "mailroom_delivery_seconds", "Time an agent took for a batch, observed once per message",
+        util::latency_buckets(), {"transport"});
+    auto& attempts =
+        util::metrics().counter("mailroom_delivery_attempts_total",
+                                "Copies handed to an agent, by result", {"transport", "result"});
+    std::array<AgentMetrics, 3> t{};
+    for (auto tr : {Transport::Maildir, Transport::Lmtp, Transport::Smtp}) {
+      auto& m = t[static_cast<std::size_t>(tr)];
+      m.latency = &latency.with({to_string(tr)});
+      for (auto d : {Disposition::Delivered, Disposition::Deferred, Disposition::Failed})
+        m.attempts[static_cast<std::size_t>(d)] = &attempts.with({to_string(tr), to_string(d)});
+    }
+    return t;
+  }();
+  return table[static_cast<std::size_t>(transport)];
+}
 
 // What one recipient's copies came to so far: the first deferral, the first failure, the last
 // success.
@@ -110,18 +138,11 @@ std::vector<JobResult> Dispatcher::deliver(const std::vector<DeliveryJob>& jobs)
     auto agent_results = agents_.at(transport)->deliver(agent_jobs);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    auto& latency = util::metrics()
-                        .histogram("mailroom_delivery_seconds",
-                                   "Time an agent took for a batch, observed once per message",
-                                   util::latency_buckets(), {"transport"})
-                        .with({to_string(transport)});
-    auto& attempts =
-        util::metrics().counter("mailroom_delivery_attempts_total",
-                                "Copies handed to an agent, by result", {"transport", "result"});
+    const auto& metrics = agent_metrics(transport);
     for (std::size_t a = 0; a < agent_jobs.size(); ++a) {
-      latency.observe(seconds);
+      metrics.latency->observe(seconds);
       for (const auto& item : agent_results.at(a).items)
-        attempts.with({to_string(transport), to_string(item.disposition)}).inc();
+        metrics.attempts[static_cast<std::size_t>(item.disposition)]->inc();
     }
     for (std::size_t a = 0; a < agent_jobs.size(); ++a) {
       const auto& item_owners = owners[transport][a];
