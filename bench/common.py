@@ -4,6 +4,7 @@ Everything here talks to loopback only (127.0.0.1; 127.0.0.2 and .3 for the remo
 (i)): the benchmark must never send traffic off loopback.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -78,6 +79,36 @@ def isolate_work_dirs():
                 f"{(done.stderr or done.stdout).strip()[:120]})")
     return ("bench/work/ has ext4's TOPDIR attribute (chattr +T), so each server's folder lives in "
             "its own flex group and neither pays for the other's recently deleted inodes")
+
+
+@contextlib.contextmanager
+def fresh_ext4(mount_point, size_gib=6):
+    """A new, empty ext4 (with its journal, as mkfs makes it) mounted at `mount_point` for the
+    duration: an image file in bench/work/ on a loop device, unmounted and deleted afterwards.
+
+    For comparisons that must not depend on what earlier runs left on bench/work/'s file system
+    (see isolate_work_dirs: on this machine's journal-less root, file creation slows down for
+    minutes after many files are deleted). fsync on it still reaches the disk (the loop driver
+    syncs the image). Needs root."""
+    image = mount_point.rstrip("/") + ".img"
+    os.makedirs(mount_point, exist_ok=True)
+    subprocess.run(["umount", mount_point], capture_output=True)
+    with open(image, "wb") as f:
+        f.truncate(size_gib << 30)
+    run_quiet = dict(check=True, capture_output=True, text=True)
+    try:
+        # Inode tables and journal written now, not by a kernel thread during the measurements.
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
+                        image], **run_quiet)
+        subprocess.run(["mount", "-o", "loop", image, mount_point], **run_quiet)
+    except subprocess.CalledProcessError as e:
+        os.unlink(image)
+        raise BenchError(f"cannot make a file system at {mount_point}: {e.stderr.strip()[:200]}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", mount_point], capture_output=True)
+        os.unlink(image)
 
 
 def reset_dir(path):

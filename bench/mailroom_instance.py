@@ -42,11 +42,18 @@ class MailroomInstance:
     recovers_queue = True  # reads its queue into memory at start (queue/runtime.cpp)
 
     def __init__(self, binary, port, domain, local_parts, cert_file, key_file,
-                 work_name="mailroom", relay=None, protocol_log=False, log_dir=None):
+                 work_name="mailroom", relay=None, protocol_log=False, log_dir=None,
+                 tracking=True, legacy_config=False, work_dir=WORK_DIR):
         """work_name: its folder under bench/work/ (bench/profile.py uses its own); relay: a
         RelaySetup for scenarios (h) and (i); protocol_log: the listener writes the protocol log
-        (bench/protocol_log_overhead.py)."""
+        (bench/protocol_log_overhead.py); tracking: the message tracking log ([log] tracking);
+        legacy_config: write no key a binary older than the logs (before commit 3b7fb4e) would
+        refuse, so bench/ab_compare.py can run an old build against a new one; work_dir: where
+        its folder and its delivered-mail trash go (bench/work/ unless on a file system of its
+        own)."""
         self.protocol_log = protocol_log
+        self.tracking = tracking
+        self.legacy_config = legacy_config
         self.log_dir = log_dir  # [log] directory; None: data_dir/log
         self.binary = binary
         self.relay = relay
@@ -54,10 +61,10 @@ class MailroomInstance:
         self.domain = domain
         self.local_parts = list(local_parts)
         self.cert_file, self.key_file = cert_file, key_file
-        self.base = os.path.join(WORK_DIR, work_name)
+        self.base = os.path.join(work_dir, work_name)
         self.data_dir = os.path.join(self.base, "data")
         self.config_file = os.path.join(self.base, "mailroom.toml")
-        self.trash_dir = os.path.join(WORK_DIR, "delivered-" + work_name)
+        self.trash_dir = os.path.join(work_dir, "delivered-" + work_name)
         self.log_file = os.path.join(self.base, "mailroom.log")
         self.proc = None
 
@@ -79,20 +86,27 @@ auth = "none"
 max_recipients = 1000                # Postfix's smtpd_recipient_limit
 max_connections = {CONNECTION_LIMIT}
 max_connections_per_client = {CONNECTION_LIMIT}
-protocol_log = {"true" if self.protocol_log else "false"}
-
+{self._protocol_log_key()}
 [limits]
 max_connections = {CONNECTION_LIMIT}
-
-[log]
-directory = "{self.log_dir or os.path.join(self.data_dir, 'log')}"
-
+{self._log_table()}
 [tls]
 cert_file = "{self.cert_file}"
 key_file = "{self.key_file}"
 {self._relay_tables()}"""
         with open(self.config_file, "w") as f:
             f.write(text)
+
+    def _protocol_log_key(self):
+        if self.legacy_config:
+            return ""
+        return f"protocol_log = {'true' if self.protocol_log else 'false'}\n"
+
+    def _log_table(self):
+        if self.legacy_config:
+            return ""
+        return (f"\n[log]\ndirectory = \"{self.log_dir or os.path.join(self.data_dir, 'log')}\"\n"
+                f"tracking = {'true' if self.tracking else 'false'}\n")
 
     def _relay_listener(self):
         if self.relay is None:

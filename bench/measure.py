@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from common import LOOPBACK, BENCH_DIR, BenchError, count_files
-from procstat import machine_cpu_seconds, tree_cpu_seconds
+from procstat import machine_cpu_seconds, tree_cpu_split
 from scenarios import DOMAIN, RECIPIENT_LOCAL, SENDER
 
 PROBE_PAUSE_MS = 20
@@ -38,6 +38,7 @@ class RunResult:
     other_cpu_s: float  # CPU of every other process meanwhile (someone else's build)
     softirq_cpu_s: float  # interrupt time, mostly this run's loopback TCP processing
     latencies_ms: list = field(default_factory=list)
+    server_sys_cpu_s: float = 0.0  # the kernel's part of server_cpu_s (file system, TCP)
     load_1min: float = None  # the machine's 1-minute load average when the run started
 
     @property
@@ -51,6 +52,11 @@ class RunResult:
     @property
     def cpu_ms_per_message(self):
         return self.server_cpu_s * 1000.0 / self.messages
+
+    @property
+    def user_cpu_ms_per_message(self):
+        """The server's own code (user space) per message, without the kernel's share."""
+        return (self.server_cpu_s - self.server_sys_cpu_s) * 1000.0 / self.messages
 
 
 def smtp_source_argv(scenario, messages, port, domain=DOMAIN):
@@ -89,19 +95,20 @@ class _CpuLedger:
 
     def __init__(self, server_root):
         self.root = server_root
-        self.server = tree_cpu_seconds(server_root)
+        self.server, self.server_sys = tree_cpu_split(server_root)
         self.clients = _children_cpu_s()
         self.own = _self_cpu_s()
         self.tasks, self.interrupts = machine_cpu_seconds()
 
     def spent(self):
-        """Seconds since construction: {server, clients, other, softirq}."""
-        server = tree_cpu_seconds(self.root) - self.server
+        """Seconds since construction: {server (and its kernel part), clients, other, softirq}."""
+        server, server_sys = tree_cpu_split(self.root)
+        server, server_sys = server - self.server, server_sys - self.server_sys
         clients = _children_cpu_s() - self.clients
         own = _self_cpu_s() - self.own
         tasks, interrupts = machine_cpu_seconds()
         other = tasks - self.tasks - server - clients - own
-        return {"server_cpu_s": server, "client_cpu_s": clients, "other_cpu_s": max(other, 0.0),
+        return {"server_cpu_s": server, "server_sys_cpu_s": server_sys, "client_cpu_s": clients, "other_cpu_s": max(other, 0.0),
                 "softirq_cpu_s": interrupts - self.interrupts}
 
 

@@ -19,6 +19,7 @@ class ProcStat:
     pid: int
     ppid: int
     cpu_ticks: int  # utime + stime + cutime + cstime
+    sys_ticks: int = 0  # stime + cstime: the part spent in the kernel
 
 
 def read_stat(pid):
@@ -33,7 +34,7 @@ def read_stat(pid):
     # Fields after the name start at field 3 (state): ppid is field 4, utime..cstime 14..17.
     ppid = int(fields[1])
     utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
-    return ProcStat(pid, ppid, utime + stime + cutime + cstime)
+    return ProcStat(pid, ppid, utime + stime + cutime + cstime, stime + cstime)
 
 
 def _all_parent_links():
@@ -65,12 +66,18 @@ def tree_pids(root_pid):
 
 def tree_cpu_seconds(root_pid):
     """User+system CPU seconds consumed so far by the tree under `root_pid` (see module doc)."""
-    ticks = 0
+    return tree_cpu_split(root_pid)[0]
+
+
+def tree_cpu_split(root_pid):
+    """(user+system, system) CPU seconds consumed so far by the tree under `root_pid`."""
+    ticks = sys_ticks = 0
     for pid in tree_pids(root_pid):
         st = read_stat(pid)
         if st is not None:
             ticks += st.cpu_ticks
-    return ticks / CLOCK_TICKS_PER_S
+            sys_ticks += st.sys_ticks
+    return ticks / CLOCK_TICKS_PER_S, sys_ticks / CLOCK_TICKS_PER_S
 
 
 def _status_kib(pid, key):
