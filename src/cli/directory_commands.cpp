@@ -52,10 +52,11 @@ void read_hidden(const char* prompt, std::string& out) {
   termios quiet = saved;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   // Echo goes off before the prompt appears: whatever is typed once it is visible stays hidden.
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  // TCSANOW, not TCSAFLUSH: a password typed ahead is read, not discarded.
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
   std::cerr << prompt << std::flush;
   read_line(std::cin, out);
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  tcsetattr(STDIN_FILENO, TCSANOW, &saved);
   std::cerr << "\n";
 }
 

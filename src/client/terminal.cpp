@@ -31,17 +31,19 @@ std::optional<std::string> read_line(int fd) {
 std::optional<std::string> read_secret_from(int fd, const std::string& prompt) {
   const bool tty = ::isatty(fd) == 1;
   termios saved{};
-  if (tty) {
-    (void)!::write(fd, prompt.data(), prompt.size());
-    if (::tcgetattr(fd, &saved) == 0) {
-      termios quiet = saved;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      quiet.c_lflag |= ECHONL;
-      ::tcsetattr(fd, TCSAFLUSH, &quiet);
-    }
+  const bool quieted = tty && ::tcgetattr(fd, &saved) == 0;
+  if (quieted) {
+    // Echo goes off before the prompt shows, and without TCSAFLUSH: a secret typed the moment
+    // the prompt appears is neither echoed nor thrown away (which left the reader waiting for a
+    // line already typed).
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ECHONL;
+    ::tcsetattr(fd, TCSANOW, &quiet);
   }
+  if (tty) (void)!::write(fd, prompt.data(), prompt.size());
   auto line = read_line(fd);
-  if (tty) ::tcsetattr(fd, TCSAFLUSH, &saved);
+  if (quieted) ::tcsetattr(fd, TCSANOW, &saved);  // what is typed after the secret is kept too
   return line;
 }
 
