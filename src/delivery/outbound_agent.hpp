@@ -30,6 +30,9 @@
 // messages are deferred at once with the last error instead of each waiting for timeouts, until
 // the rest ends or an administrator's queue flush ends it (end_rests(), as Postfix's
 // `postqueue -f` also retries dead destinations).
+// Where each rule lives: smtp_nexthop_delivery (the walk over a next hop's hosts, rests),
+// nexthop_hosts (MX), smtp_host_attempt (one host: loops, 5.6.3), outbound_sessions and
+// outbound_connections (TLS fallback, reuse, windows), lmtp_delivery, outbound_policy (replies).
 // Never: reports Delivered without a 2xx to the end of data, or sends AUTH credentials in
 // plaintext unless told to.
 #pragma once
