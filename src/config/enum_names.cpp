@@ -2,6 +2,16 @@
 #include "config/enum_names.hpp"
 
 namespace mailroom::config {
+namespace {
+
+template <typename Enum>
+const char* name_of(EnumNames<Enum> names, Enum value, const char* unknown) {
+  for (auto& [name, v] : names)
+    if (v == value) return name;
+  return unknown;
+}
+
+}  // namespace
 
 std::optional<OutboundTls> outbound_tls_from(std::string_view name) {
   for (auto& [n, v] : kOutboundTlsNames)
@@ -9,44 +19,9 @@ std::optional<OutboundTls> outbound_tls_from(std::string_view name) {
   return std::nullopt;
 }
 
-const char* to_string(TlsMode m) {
-  switch (m) {
-    case TlsMode::None:
-      return "none";
-    case TlsMode::StartTls:
-      return "starttls";
-    case TlsMode::Implicit:
-      return "implicit";
-  }
-  return "?";
-}
-const char* to_string(OutboundTls t) {
-  for (auto& [name, value] : kOutboundTlsNames)
-    if (value == t) return name;
-  return "opportunistic";
-}
-
-const char* to_string(AuthMode m) {
-  switch (m) {
-    case AuthMode::None:
-      return "none";
-    case AuthMode::Optional:
-      return "optional";
-    case AuthMode::Required:
-      return "required";
-  }
-  return "?";
-}
-const char* to_string(RelayMode m) {
-  switch (m) {
-    case RelayMode::None:
-      return "none";
-    case RelayMode::Authenticated:
-      return "authenticated";
-    case RelayMode::Ranges:
-      return "ranges";
-  }
-  return "?";
-}
+const char* to_string(TlsMode m) { return name_of(kTlsModeNames, m, "?"); }
+const char* to_string(AuthMode m) { return name_of(kAuthModeNames, m, "?"); }
+const char* to_string(RelayMode m) { return name_of(kRelayModeNames, m, "?"); }
+const char* to_string(OutboundTls t) { return name_of(kOutboundTlsNames, t, "opportunistic"); }
 
 }  // namespace mailroom::config

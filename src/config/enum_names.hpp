@@ -1,7 +1,7 @@
-// config/enum_names: the TOML spelling of the schema's enums, private to src/config/.
+// config/enum_names: the TOML spelling of each enum of the schema, private to src/config/.
 //
-// The words of OutboundTls, read by the [delivery] reader and written by to_string (config.hpp),
-// so that render_config writes the word that reads the value back.
+// One table per enum, read by the table readers (TableReader::read_enum) and by to_string
+// (config.hpp), which render_config writes: so a value renders as the word that reads it back.
 // Never: spells a value two ways, or lists a word for a value that does not exist.
 #pragma once
 
@@ -14,11 +14,23 @@
 
 namespace mailroom::config {
 
-constexpr std::initializer_list<std::pair<const char*, OutboundTls>> kOutboundTlsNames = {
-    {"none", OutboundTls::None},
-    {"opportunistic", OutboundTls::Opportunistic},
-    {"required", OutboundTls::Required},
-    {"verify", OutboundTls::Verify}};
+template <typename Enum>
+using EnumNames = std::initializer_list<std::pair<const char*, Enum>>;
+
+constexpr EnumNames<TlsMode> kTlsModeNames = {
+    {"none", TlsMode::None}, {"starttls", TlsMode::StartTls}, {"implicit", TlsMode::Implicit}};
+
+constexpr EnumNames<AuthMode> kAuthModeNames = {
+    {"none", AuthMode::None}, {"optional", AuthMode::Optional}, {"required", AuthMode::Required}};
+
+constexpr EnumNames<RelayMode> kRelayModeNames = {{"none", RelayMode::None},
+                                                  {"authenticated", RelayMode::Authenticated},
+                                                  {"ranges", RelayMode::Ranges}};
+
+constexpr EnumNames<OutboundTls> kOutboundTlsNames = {{"none", OutboundTls::None},
+                                                      {"opportunistic", OutboundTls::Opportunistic},
+                                                      {"required", OutboundTls::Required},
+                                                      {"verify", OutboundTls::Verify}};
 
 std::optional<OutboundTls> outbound_tls_from(std::string_view name);
 

@@ -44,17 +44,9 @@ ListenerConfig read_listener(const toml::table& t, const std::string& path) {
   r.read("name", l.name);
   r.read("address", l.address);
   r.read("remote_ranges", l.remote_ranges);
-  r.read_enum(
-      "tls", l.tls,
-      {{"none", TlsMode::None}, {"starttls", TlsMode::StartTls}, {"implicit", TlsMode::Implicit}});
-  r.read_enum("auth", l.auth,
-              {{"none", AuthMode::None},
-               {"optional", AuthMode::Optional},
-               {"required", AuthMode::Required}});
-  r.read_enum("relay", l.relay,
-              {{"none", RelayMode::None},
-               {"authenticated", RelayMode::Authenticated},
-               {"ranges", RelayMode::Ranges}});
+  r.read_enum("tls", l.tls, kTlsModeNames);
+  r.read_enum("auth", l.auth, kAuthModeNames);
+  r.read_enum("relay", l.relay, kRelayModeNames);
   r.read("relay_ranges", l.relay_ranges);
   r.read("allow_plaintext_auth", l.allow_plaintext_auth);
   r.read_uint("max_message_size", l.max_message_size, 1024, 1ull << 40);
