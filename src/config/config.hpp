@@ -206,11 +206,11 @@ struct Config {
 // `submission` listener on 127.0.0.1:2587 (auth required before MAIL, relay after auth).
 Config default_config();
 
-// Parses TOML text; keys absent from the text keep their embedded defaults, except that a file
-// with any [[listener]] replaces the default listeners. Throws ConfigError.
 // The host part of a listener address: "[::1]:25" -> "::1", "*:25" -> "*".
 std::string listener_host(std::string_view address);
 
+// Parses TOML text; keys absent from the text keep their embedded defaults, except that a file
+// with any [[listener]] replaces the default listeners. Throws ConfigError.
 Config parse_config(const std::string& toml_text, const std::string& source_name = "config");
 Config load_config_file(const std::string& path);
 

@@ -98,6 +98,38 @@ TEST(Config, RenderRoundTrips) {
   EXPECT_EQ(render_config(again), render_config(c));
 }
 
+// Every enum value renders as a word that reads back as that value: a value missing from its
+// word table (config/enum_names.hpp) renders as "?" and fails here.
+TEST(Config, RenderRoundTripsEveryEnumValue) {
+  for (auto tls : {TlsMode::None, TlsMode::StartTls, TlsMode::Implicit})
+    for (auto auth : {AuthMode::None, AuthMode::Optional, AuthMode::Required})
+      for (auto relay : {RelayMode::None, RelayMode::Authenticated, RelayMode::Ranges}) {
+        if (relay == RelayMode::Authenticated && auth == AuthMode::None) continue;  // refused
+        auto c = default_config();
+        c.listeners.resize(1);
+        c.listeners[0].tls = tls;
+        c.listeners[0].auth = auth;
+        c.listeners[0].relay = relay;
+        c.listeners[0].relay_ranges = {"10.0.0.0/8"};
+        auto again = parse_config(render_config(c));
+        ASSERT_EQ(again.listeners.size(), 1u);
+        EXPECT_EQ(again.listeners[0].tls, tls) << to_string(tls);
+        EXPECT_EQ(again.listeners[0].auth, auth) << to_string(auth);
+        EXPECT_EQ(again.listeners[0].relay, relay) << to_string(relay);
+      }
+  const OutboundTls levels[] = {OutboundTls::None, OutboundTls::Opportunistic,
+                                OutboundTls::Required, OutboundTls::Verify};
+  for (auto level : levels) {
+    auto c = default_config();
+    c.delivery.tls = level;
+    c.delivery.tls_policy = {{"example.org", level}};
+    auto again = parse_config(render_config(c));
+    EXPECT_EQ(again.delivery.tls, level) << to_string(level);
+    ASSERT_EQ(again.delivery.tls_policy.size(), 1u);
+    EXPECT_EQ(again.delivery.tls_policy[0].second, level) << to_string(level);
+  }
+}
+
 // Found by config_fuzz: a value with a newline and three quotes in a row was rendered as a '''
 // literal string that check-config could not read back.
 TEST(Config, RenderQuotesAnyStringSoItReadsBack) {
