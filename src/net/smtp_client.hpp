@@ -10,6 +10,8 @@
 // TLS: the handshake checks the certificate against the endpoint's server name and records the
 // outcome (tls_client.hpp); with `require_trusted_certificate` an untrusted peer ends the session
 // as a TLS failure (4.7.5) before anything else is sent.
+// Files: smtp_client.cpp (the engine's dialogue), smtp_client_connection.cpp (connecting, the TLS
+// handshake), smtp_client_body.cpp (DATA and BDAT bodies), smtp_client_raw.cpp (raw mode).
 // Never: sends a byte after the engine failed or finished, or reports a recipient delivered
 // without a 2xx answer to its end-of-data.
 #pragma once
@@ -118,20 +120,23 @@ class SmtpClient {
   const ClientEndpoint& endpoint() const { return endpoint_; }
 
  private:
-  class Connection;
+  class Connection;  // net/smtp_client_connection.hpp
   template <typename Socket>
   class ConnectionOf;
 
+  // smtp_client_connection.cpp: connecting, and the TLS handshake.
   asio::awaitable<bool> connect();
   void connect_failed(std::error_code ec);
+  asio::awaitable<void> handshake();
+  // smtp_client_body.cpp: the message body, dot-stuffed for DATA or in BDAT chunks.
+  asio::awaitable<bool> stream_data_body();
+  asio::awaitable<bool> stream_bdat_chunks();
+  // smtp_client.cpp: the engine's dialogue and the transcript.
   // Runs the engine until it waits for the caller (Ready), or has finished.
   asio::awaitable<void> pump();
   asio::awaitable<bool> flush();
   asio::awaitable<void> handle_events();
-  asio::awaitable<bool> stream_data_body();
-  asio::awaitable<bool> stream_bdat_chunks();
   asio::awaitable<void> read_once();
-  asio::awaitable<void> handshake();
   void note(TranscriptLine::Direction d, std::string text);
   void note_tls(const TlsPeerReport& report);
   void note_violation(const smtp::ProtocolViolation& violation);
