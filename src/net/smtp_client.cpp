@@ -111,10 +111,15 @@ asio::awaitable<void> SmtpClient::quit() {
 asio::awaitable<bool> SmtpClient::flush() {
   auto out = session_.take_output();
   if (out.empty() || !connected_) co_return connected_;
-  deadline_.arm(timeout_for(session_.state()), [this] {
+  auto written = co_await write_within(out, session_.state());
+  co_return written;
+}
+
+asio::awaitable<bool> SmtpClient::write_within(std::string_view bytes, smtp::ClientState stage) {
+  deadline_.arm(timeout_for(stage), [this] {
     if (conn_) conn_->close();
   });
-  auto ec = co_await conn_->write(out);
+  auto ec = co_await conn_->write(bytes);
   deadline_.disarm();
   if (ec) {
     connected_ = false;

@@ -135,6 +135,9 @@ class SmtpClient {
   // Runs the engine until it waits for the caller (Ready), or has finished.
   asio::awaitable<void> pump();
   asio::awaitable<bool> flush();
+  // Writes `bytes` within the time allowed in `stage`; false (and the engine told how the
+  // connection ended: timeout or closed) when that fails.
+  asio::awaitable<bool> write_within(std::string_view bytes, smtp::ClientState stage);
   asio::awaitable<void> handle_events();
   asio::awaitable<void> read_once();
   void note(TranscriptLine::Direction d, std::string text);

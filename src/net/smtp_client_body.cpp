@@ -23,17 +23,8 @@ asio::awaitable<bool> SmtpClient::stream_data_body() {
     } else {
       stuffer.feed(chunk, wire);
     }
-    deadline_.arm(timeout_for(ClientState::DataBody), [this] {
-      if (conn_) conn_->close();
-    });
-    auto ec = co_await conn_->write(wire);
-    deadline_.disarm();
-    if (ec) {
-      connected_ = false;
-      session_.on_connection_lost(deadline_.expired() ? smtp::ConnectionEnd::Timeout
-                                                      : smtp::ConnectionEnd::Closed);
-      co_return false;
-    }
+    auto written = co_await write_within(wire, ClientState::DataBody);
+    if (!written) co_return false;
     if (chunk.empty()) break;
   }
   if (stuffer.bare_line_ends() > 0)
@@ -80,17 +71,8 @@ asio::awaitable<bool> SmtpClient::stream_bdat_chunks() {
     if (!co_await flush()) co_return false;
     // The BDAT line goes to the transcript before its octets do (it was noted after them).
     co_await handle_events();
-    deadline_.arm(timeout_for(ClientState::DataBody), [this] {
-      if (conn_) conn_->close();
-    });
-    auto ec = co_await conn_->write(wire);
-    deadline_.disarm();
-    if (ec) {
-      connected_ = false;
-      session_.on_connection_lost(deadline_.expired() ? smtp::ConnectionEnd::Timeout
-                                                      : smtp::ConnectionEnd::Closed);
-      co_return false;
-    }
+    auto written = co_await write_within(wire, ClientState::DataBody);
+    if (!written) co_return false;
     note(TranscriptLine::Direction::Sent, fmt::format("<{} octets>", wire.size()));
     if (last) body_done_ = true;
   }
