@@ -33,9 +33,8 @@ import contextlib  # noqa: E402
 from common import WORK_DIR, fresh_ext4, free_loopback_port, isolate_work_dirs  # noqa: E402
 from mailroom_instance import MailroomInstance  # noqa: E402
 from measure import run_throughput  # noqa: E402
-from scenarios import DOMAIN, SCENARIOS, Throughput, recipient_local_parts  # noqa: E402
+from scenarios import DOMAIN, SCENARIOS, WARMUP, Throughput, recipient_local_parts  # noqa: E402
 
-WARMUP = Throughput("warmup", "warmup", "warm-up", 20, 300, 100)
 # SETTLE: ext4 without a journal (this machine's root) does not reuse an inode freed in the last
 # vm.dirty_expire_centisecs (30 s) and scans past each one, so for half a minute after the old
 # bench folders are deleted every file created costs much more kernel time: the first runs of a
@@ -93,7 +92,7 @@ def main(argv):
     p.add_argument("--runs", type=int, default=6)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--settle-s", type=float, default=35.0,
-                   help="pause after the warm-up (see SETTLE below); 0 for none")
+                   help="pause after the warm-up (see SETTLE at the top); 0 for none")
     p.add_argument("--fresh-fs", action="store_true",
                    help="each server on a new ext4 of its own (common.fresh_ext4) instead of "
                    "bench/work/, so neither inherits the disk's state from earlier runs")

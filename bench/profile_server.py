@@ -34,9 +34,8 @@ from certs import bench_certificate  # noqa: E402
 from common import WORK_DIR, BenchError, free_loopback_port  # noqa: E402
 from mailroom_instance import MailroomInstance  # noqa: E402
 from measure import run_throughput  # noqa: E402
-from scenarios import DOMAIN, MAX_RECIPIENTS, SCENARIOS, Throughput, recipient_local_parts  # noqa: E402
+from scenarios import DOMAIN, MAX_RECIPIENTS, SCENARIOS, WARMUP, Throughput, recipient_local_parts  # noqa: E402
 
-WARMUP = Throughput("warmup", "warmup", "warm-up", 20, 300, 100)
 
 
 def _attach(argv):

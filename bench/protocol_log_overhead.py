@@ -22,18 +22,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from ab_compare import alternate  # noqa: E402
 from certs import bench_certificate  # noqa: E402
 from common import WORK_DIR, free_loopback_port, isolate_work_dirs  # noqa: E402
 from mailroom_instance import MailroomInstance  # noqa: E402
 from measure import run_throughput  # noqa: E402
-from scenarios import DOMAIN, SCENARIOS, Throughput, recipient_local_parts  # noqa: E402
+from scenarios import DOMAIN, SCENARIOS, WARMUP, recipient_local_parts  # noqa: E402
 
-WARMUP = Throughput("warmup", "warmup", "warm-up", 20, 300, 100)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
 
 
 def main(argv):
@@ -57,24 +52,18 @@ def main(argv):
                                mailboxes, cert, key, work_name="mailroom-plog-on",
                                protocol_log=True, log_dir=args.log_dir),
     }
-    results = {"off": [], "on": []}
+
+    def report(name, i, run):
+        print(f"run {i + 1} protocol_log {name:3}: {run['messages_per_s']:7.0f} msg/s, "
+              f"{run['cpu_ms_per_message']:.2f} CPU ms/msg, load {run['load_before']:.2f} -> "
+              f"{run['load_after']:.2f}", flush=True)
+
     try:
         for s in servers.values():
             s.start()
         for s in servers.values():
             run_throughput(s, WARMUP, False)
-        for i in range(args.runs):
-            order = ["off", "on"] if i % 2 == 0 else ["on", "off"]
-            for name in order:
-                before = loadavg()
-                r = run_throughput(servers[name], scenario, args.quick)
-                after = loadavg()
-                results[name].append({"messages_per_s": r.messages_per_s, "messages": r.messages,
-                                      "cpu_ms_per_message": r.cpu_ms_per_message,
-                                      "load_before": before, "load_after": after})
-                print(f"run {i + 1} protocol_log {name:3}: {r.messages_per_s:7.0f} msg/s, "
-                      f"{r.cpu_ms_per_message:.2f} CPU ms/msg, load {before:.2f} -> {after:.2f}",
-                      flush=True)
+        results = alternate(servers, scenario, args.runs, args.quick, report)
         log_dir = args.log_dir or os.path.join(servers["on"].data_dir, "log")
         log_bytes = sum(os.path.getsize(f) for f in glob.glob(os.path.join(log_dir, "protocol-*")))
         lost = "lines lost" in "".join(open(f).read() for f in glob.glob(os.path.join(log_dir, "protocol-*")))

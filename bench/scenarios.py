@@ -125,6 +125,10 @@ def _size_text(n):
     return f"{n // (1024 * 1024)} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
 
 
+# A short run before measuring, so that no measured run pays for start-up (bench/ab_compare.py,
+# protocol_log_overhead.py, profile_server.py).
+WARMUP = Throughput("warmup", "warmup", "warm-up", 20, 300, 100)
+
 SCENARIOS = [
     Throughput("a", "a", "(a) new connection per message", 20, 5000, 400),
     Throughput("b", "b", "(b) reused connections (-d)", 20, 6000, 500, reuse=True),
